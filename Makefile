@@ -1,0 +1,41 @@
+# aggan: `make test` (install what is missing, build, run the tests), `make demo`
+# (the dashboard on the bundled samples), `make bench` (speed), `make release`.
+
+SWIFT ?= swift
+DEB_PACKAGES := libdnnl-dev libpng-dev libncurses-dev pkg-config tmux
+RELEASE_BIN := .build/release/aggan
+
+.PHONY: test deps build release demo bench clean
+
+# Installs the Debian packages that are missing (as root), or says how to.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "missing system packages. Run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+demo: release
+	$(RELEASE_BIN) train --data samples/nuclei --preset tiny --run-dir runs/demo
+
+bench: release
+	$(RELEASE_BIN) bench --preset tiny
+
+clean:
+	rm -rf .build

@@ -1,0 +1,42 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Module layout: see ARCHITECTURE in the README. Data flows one way:
+// pixels -> tensors -> networks -> trainer -> engine -> snapshots -> screen.
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "aggan",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "aggan", targets: ["aggan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
+        .systemLibrary(name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw"),
+        .target(name: "Tensor", dependencies: ["CDNNL"], swiftSettings: optimise),
+        .target(name: "NeuralNet", dependencies: ["Tensor"], swiftSettings: optimise),
+        .target(name: "AGGAN", dependencies: ["NeuralNet", "Tensor"], swiftSettings: optimise),
+        .target(name: "Imaging", dependencies: ["CPNG", "Tensor"], swiftSettings: optimise),
+        .target(name: "TrainingEngine", dependencies: ["AGGAN", "Imaging"], swiftSettings: optimise),
+        .target(name: "TerminalUI", dependencies: ["TrainingEngine", "CNCurses"], swiftSettings: optimise),
+        .executableTarget(
+            name: "aggan",
+            dependencies: [
+                "Tensor", "NeuralNet", "AGGAN", "Imaging", "TrainingEngine", "TerminalUI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimise),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor"]),
+        .testTarget(name: "AGGANTests", dependencies: ["AGGAN", "NeuralNet", "Tensor"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"]),
+        .testTarget(name: "TrainingEngineTests", dependencies: ["TrainingEngine", "AGGAN", "Imaging"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "TrainingEngine"]),
+    ]
+)

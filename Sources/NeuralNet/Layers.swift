@@ -1,0 +1,77 @@
+import Tensor
+
+/// A 2-D convolution with bias (weight [out, in, kh, kw], PyTorch's layout), zero padding
+/// `padding`, optionally preceded by reflection padding `reflect`.
+public final class Conv2D: Layer {
+    public let weight: Tensor, bias: Tensor
+    public let stride: Int, padding: Int, reflect: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, reflect: Int = 0) {
+        weight = try! Tensor(zeros: [outChannels, inChannels, kernel, kernel], requiresGrad: true)
+        bias = try! Tensor(zeros: [outChannels], requiresGrad: true)
+        self.stride = stride; self.padding = padding; self.reflect = reflect
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let input = reflect > 0 ? try x.reflectionPad2d(reflect) : x
+        return try conv2d(input, weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+}
+
+/// A transposed 2-D convolution with bias (weight [in, out, kh, kw], PyTorch's layout).
+public final class ConvTranspose2D: Layer {
+    public let weight: Tensor, bias: Tensor
+    public let stride: Int, padding: Int, outputPadding: Int
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0) {
+        weight = try! Tensor(zeros: [inChannels, outChannels, kernel, kernel], requiresGrad: true)
+        bias = try! Tensor(zeros: [outChannels], requiresGrad: true)
+        self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
+    }
+}
+
+/// Instance normalisation with learnable scale (`weight`) and shift (`bias`), eps 1e-5.
+public final class InstanceNorm: Layer {
+    public let weight: Tensor, bias: Tensor
+
+    public init(_ channels: Int) {
+        weight = try! Tensor(shape: [channels], data: [Float](repeating: 1, count: channels), requiresGrad: true)
+        bias = try! Tensor(zeros: [channels], requiresGrad: true)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try x.instanceNorm(weight: weight, bias: bias)
+    }
+}
+
+/// The spec's residual block: reflect-pad 1, conv 3x3, IN, ReLU, reflect-pad 1, conv 3x3,
+/// IN; then y = ReLU(x + block(x)). Parts: conv1, norm1, conv2, norm2.
+public final class ResidualBlock: Layer {
+    public let conv1: Conv2D, norm1: InstanceNorm, conv2: Conv2D, norm2: InstanceNorm
+
+    public init(_ channels: Int) {
+        conv1 = Conv2D(channels, channels, kernel: 3, reflect: 1)
+        norm1 = InstanceNorm(channels)
+        conv2 = Conv2D(channels, channels, kernel: 3, reflect: 1)
+        norm2 = InstanceNorm(channels)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        prefixed([("conv1", conv1), ("norm1", norm1), ("conv2", conv2), ("norm2", norm2)])
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let h = try norm1(conv1(x)).relu()
+        return try (x + norm2(conv2(h))).relu()
+    }
+}

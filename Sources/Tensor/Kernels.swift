@@ -1,0 +1,112 @@
+import CDNNL
+
+/// The math kernels behind the ops: matrix products through oneDNN, im2col/col2im in
+/// plain loops over contiguous buffers. Only this file imports the C module.
+public enum Compute {
+    /// Sets the number of threads oneDNN's kernels use (OpenMP). Call it from the thread
+    /// that runs the math (the engine's queue), never from two threads at once.
+    public static func setThreads(_ n: Int) {
+        omp_set_num_threads(Int32(max(1, n)))
+    }
+
+    /// The thread count oneDNN's kernels use now.
+    public static var threads: Int { Int(omp_get_max_threads()) }
+
+    /// oneDNN's version, "major.minor.patch".
+    public static var backendVersion: String {
+        guard let v = dnnl_version() else { return "unknown" }
+        return "\(v.pointee.major).\(v.pointee.minor).\(v.pointee.patch)"
+    }
+}
+
+/// Row-major C[M,N] = alpha * op(A) * op(B) + beta * C through `dnnl_sgemm`, where op(A)
+/// is M x K (A stored K x M when `transA`), op(B) is K x N.
+@inline(__always)
+func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+           a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float,
+           c: UnsafeMutablePointer<Float>) {
+    let lda = transA ? m : k
+    let ldb = transB ? k : n
+    let status = dnnl_sgemm(CChar(UInt8(ascii: transA ? "T" : "N")), CChar(UInt8(ascii: transB ? "T" : "N")),
+                            Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(n))
+    // Arguments are validated by the ops before they reach here; a failure is a bug.
+    precondition(status == dnnl_success, "dnnl_sgemm failed (\(status)) for M=\(m) N=\(n) K=\(k)")
+}
+
+/// Geometry of a sliding window over one image: kernel, stride, zero padding, and the
+/// number of window positions (outH x outW).
+struct Window {
+    var channels, height, width, kh, kw, stride, pad, outH, outW: Int
+    var rows: Int { channels * kh * kw }
+    var cols: Int { outH * outW }
+}
+
+/// Unfolds one image [C, H, W] into columns [C*kh*kw, outH*outW] (zero outside the image).
+func im2col(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>) {
+    let (h, w, s, p, oh, ow) = (g.height, g.width, g.stride, g.pad, g.outH, g.outW)
+    var row = 0
+    for c in 0..<g.channels {
+        let plane = src + c * h * w
+        for ki in 0..<g.kh {
+            for kj in 0..<g.kw {
+                let out = dst + row * oh * ow
+                // Valid output columns for this kj: 0 <= ox*s - p + kj < w.
+                let x0 = max(0, (p - kj + s - 1) / s)
+                let x1 = min(ow, floorDiv(w - 1 + p - kj, s) + 1)
+                for oy in 0..<oh {
+                    let iy = oy * s - p + ki
+                    let o = out + oy * ow
+                    if iy < 0 || iy >= h || x0 >= x1 {
+                        o.update(repeating: 0, count: ow)
+                        continue
+                    }
+                    if x0 > 0 { o.update(repeating: 0, count: x0) }
+                    if x1 < ow { (o + x1).update(repeating: 0, count: ow - x1) }
+                    let line = plane + iy * w - p + kj
+                    if s == 1 {
+                        (o + x0).update(from: line + x0, count: x1 - x0)
+                    } else {
+                        for ox in x0..<x1 { o[ox] = line[ox * s] }
+                    }
+                }
+                row += 1
+            }
+        }
+    }
+}
+
+/// The adjoint of `im2col`: adds columns [C*kh*kw, outH*outW] back into an image [C, H, W].
+func col2im(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>) {
+    let (h, w, s, p, oh, ow) = (g.height, g.width, g.stride, g.pad, g.outH, g.outW)
+    var row = 0
+    for c in 0..<g.channels {
+        let plane = dst + c * h * w
+        for ki in 0..<g.kh {
+            for kj in 0..<g.kw {
+                let col = src + row * oh * ow
+                let x0 = max(0, (p - kj + s - 1) / s)
+                let x1 = min(ow, floorDiv(w - 1 + p - kj, s) + 1)
+                row += 1
+                if x0 >= x1 { continue }
+                for oy in 0..<oh {
+                    let iy = oy * s - p + ki
+                    if iy < 0 || iy >= h { continue }
+                    let line = plane + iy * w - p + kj
+                    let o = col + oy * ow
+                    if s == 1 {
+                        for ox in x0..<x1 { line[ox] += o[ox] }
+                    } else {
+                        for ox in x0..<x1 { line[ox * s] += o[ox] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Division rounding toward minus infinity (Swift's `/` truncates toward zero).
+@inline(__always)
+func floorDiv(_ a: Int, _ b: Int) -> Int {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}
