@@ -43,3 +43,8 @@ public enum Initializer {
         }
     }
 }
+
+/// A layer that maps one tensor to another.
+public protocol Module: Layer {
+    func callAsFunction(_ x: Tensor) throws -> Tensor
+}

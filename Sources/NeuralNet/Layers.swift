@@ -2,7 +2,7 @@ import Tensor
 
 /// A 2-D convolution with bias (weight [out, in, kh, kw], PyTorch's layout), zero padding
 /// `padding`, optionally preceded by reflection padding `reflect`.
-public final class Conv2D: Layer {
+public final class Conv2D: Module {
     public let weight: Tensor, bias: Tensor
     public let stride: Int, padding: Int, reflect: Int
 
@@ -21,7 +21,7 @@ public final class Conv2D: Layer {
 }
 
 /// A transposed 2-D convolution with bias (weight [in, out, kh, kw], PyTorch's layout).
-public final class ConvTranspose2D: Layer {
+public final class ConvTranspose2D: Module {
     public let weight: Tensor, bias: Tensor
     public let stride: Int, padding: Int, outputPadding: Int
 
@@ -39,7 +39,7 @@ public final class ConvTranspose2D: Layer {
 }
 
 /// Instance normalisation with learnable scale (`weight`) and shift (`bias`), eps 1e-5.
-public final class InstanceNorm: Layer {
+public final class InstanceNorm: Module {
     public let weight: Tensor, bias: Tensor
 
     public init(_ channels: Int) {
@@ -56,7 +56,7 @@ public final class InstanceNorm: Layer {
 
 /// The spec's residual block: reflect-pad 1, conv 3x3, IN, ReLU, reflect-pad 1, conv 3x3,
 /// IN; then y = ReLU(x + block(x)). Parts: conv1, norm1, conv2, norm2.
-public final class ResidualBlock: Layer {
+public final class ResidualBlock: Module {
     public let conv1: Conv2D, norm1: InstanceNorm, conv2: Conv2D, norm2: InstanceNorm
 
     public init(_ channels: Int) {

@@ -1,0 +1,144 @@
+import Foundation
+import NeuralNet
+import Tensor
+
+/// Checkpoints: safetensors files with the spec's tensor names (PyTorch layouts), plus,
+/// for training checkpoints, the Adam moments (`optim.g.<name>.m|v`, `optim.d.<name>.m|v`),
+/// the pools (`pool.st.<i>.fake|mask`, `pool.ts.<i>.fake|mask`) and metadata: `format`
+/// ("aggan"), `format_version`, `config` (JSON), `step`, `epoch`, `rng`, `adam_steps`
+/// (JSON), `tau`, and whatever the caller adds (the data sampler's state). A weights-only
+/// file (the reference's `export`, or any `safetensors.torch.save_file` of a spec model)
+/// loads too: the architecture follows from the tensor shapes.
+public enum Checkpoint {
+    public static let format = "aggan"
+    public static let formatVersion = "1"
+
+    public struct Failure: Error, CustomStringConvertible, Equatable {
+        public let path: String, reason: String
+        public var description: String { "cannot load checkpoint '\(path)': \(reason)" }
+    }
+
+    /// Writes the model, optimiser state, pools and random state; atomically.
+    public static func save(_ trainer: Trainer, to path: String, extra: [String: String] = [:]) throws {
+        var file = weightsFile(trainer.model)
+        for (prefix, opt) in [("optim.g", trainer.optG), ("optim.d", trainer.optD)] {
+            for (name, shape, values) in opt.stateTensors(prefix: prefix) { file.tensors[name] = .init(values, shape: shape) }
+        }
+        for (prefix, pool) in [("pool.st", trainer.poolST), ("pool.ts", trainer.poolTS)] {
+            for (i, item) in pool.items.enumerated() {
+                file.tensors["\(prefix).\(i).fake"] = .init(item.fake.data, shape: item.fake.shape)
+                file.tensors["\(prefix).\(i).mask"] = .init(item.mask.data, shape: item.mask.shape)
+            }
+        }
+        let config = String(decoding: try JSONEncoder().encode(trainer.config), as: UTF8.self)
+        let steps = String(decoding: try JSONEncoder().encode(["g": trainer.optG.steps, "d": trainer.optD.steps]), as: UTF8.self)
+        file.metadata = extra.merging([
+            "format": format, "format_version": formatVersion, "config": config,
+            "step": String(trainer.step), "epoch": String(trainer.epoch), "rng": String(trainer.rng.state),
+            "adam_steps": steps, "tau": String(trainer.tau),
+            "pool_sizes": "\(trainer.poolST.items.count),\(trainer.poolTS.items.count)",
+        ]) { _, ours in ours }
+        try Safetensors.write(file, to: path)
+    }
+
+    /// The model's parameters under their spec names.
+    public static func weightsFile(_ model: AGGANModel, metadata: [String: String] = [:]) -> Safetensors.File {
+        var file = Safetensors.File(metadata: metadata)
+        for (name, t) in model.namedParameters { file.tensors[name] = .init(t.data, shape: t.shape) }
+        return file
+    }
+
+    /// Loads the six networks from any checkpoint (training or weights-only). Every model
+    /// name must be present as F32 with the shape the architecture implies.
+    public static func loadModel(_ path: String) throws -> (model: AGGANModel, config: Config?, file: Safetensors.File) {
+        let file: Safetensors.File
+        do { file = try Safetensors.read(path) } catch let e as Safetensors.Failure { throw Failure(path: path, reason: e.reason) }
+        func fail(_ r: String) -> Failure { Failure(path: path, reason: r) }
+        var config: Config?
+        if file.metadata["format"] == format {
+            guard file.metadata["format_version"] == formatVersion else {
+                throw fail("format version \(file.metadata["format_version"] ?? "none") is not supported (this aggan reads \(formatVersion))")
+            }
+            guard let json = file.metadata["config"], let c = try? JSONDecoder().decode(Config.self, from: Data(json.utf8)) else {
+                throw fail("its metadata has no readable config")
+            }
+            do { try c.validate() } catch { throw fail("its config is invalid: \(error)") }
+            config = c
+        }
+        // The architecture from the shapes.
+        guard let enc1 = file.tensors["gen_st.enc1.conv.weight"], enc1.shape.count == 4,
+              let c1 = file.tensors["disc_s.c1.conv.weight"], c1.shape.count == 4 else {
+            throw fail("not an AGGAN checkpoint (no gen_st.enc1.conv.weight or disc_s.c1.conv.weight)")
+        }
+        let channels = enc1.shape[1], ngf = enc1.shape[0], ndf = c1.shape[0]
+        var blocks = 0
+        while file.tensors["gen_st.res\(blocks).conv1.weight"] != nil { blocks += 1 }
+        guard channels == 1 || channels == 3, ngf >= 1, ndf >= 1 else {
+            throw fail("unsupported architecture: \(channels) channels, ngf \(ngf), ndf \(ndf)")
+        }
+        if let c = config, (c.channels, c.ngf, c.blocks, c.ndf) != (channels, ngf, blocks, ndf) {
+            throw fail("config (c \(c.channels), ngf \(c.ngf), blocks \(c.blocks), ndf \(c.ndf)) disagrees with the tensors (c \(channels), ngf \(ngf), blocks \(blocks), ndf \(ndf))")
+        }
+        let model = AGGANModel(channels: channels, ngf: ngf, blocks: blocks, ndf: ndf)
+        try fill(model.namedParameters, from: file, fail: fail)
+        if let c = config { model.attentionIsOne = c.baseline }
+        return (model, config, file)
+    }
+
+    static func fill(_ params: [(name: String, tensor: Tensor)], from file: Safetensors.File, fail: (String) -> Failure) throws {
+        var missing: [String] = []
+        for (name, t) in params {
+            guard let e = file.tensors[name] else { missing.append(name); continue }
+            guard e.dtype == .f32, e.shape == t.shape, let v = e.floats else {
+                throw fail("tensor '\(name)' is \(e.dtype.rawValue) \(e.shape), expected F32 \(t.shape)")
+            }
+            t.data = v
+        }
+        if !missing.isEmpty {
+            throw fail("\(missing.count) tensor(s) missing, e.g. \(missing.prefix(3).joined(separator: ", "))")
+        }
+    }
+
+    /// Restores a training checkpoint: model, optimiser moments and steps, pools, random
+    /// state and step. Returns the trainer and the file's metadata (for the caller's extras).
+    public static func resume(_ path: String) throws -> (trainer: Trainer, metadata: [String: String]) {
+        let (model, config, file) = try loadModel(path)
+        func fail(_ r: String) -> Failure { Failure(path: path, reason: r) }
+        guard let config else { throw fail("it holds weights only (no training state), so training cannot resume from it") }
+        let trainer = try Trainer(config: config, model: model)
+        let meta = file.metadata
+        guard let step = meta["step"].flatMap(Int.init), step >= 0, let rng = meta["rng"].flatMap(UInt64.init),
+              let tau = meta["tau"].flatMap(Float.init),
+              let stepsJSON = meta["adam_steps"], let steps = try? JSONDecoder().decode([String: [Int]].self, from: Data(stepsJSON.utf8)),
+              let sizes = meta["pool_sizes"]?.split(separator: ",").compactMap({ Int($0) }), sizes.count == 2 else {
+            throw fail("its training metadata (step, rng, tau, adam_steps, pool_sizes) is missing or malformed")
+        }
+        for (prefix, opt, key) in [("optim.g", trainer.optG, "g"), ("optim.d", trainer.optD, "d")] {
+            var m: [[Float]] = [], v: [[Float]] = []
+            for (name, t) in opt.parameters {
+                guard let em = file.tensors["\(prefix).\(name).m"]?.floats, let ev = file.tensors["\(prefix).\(name).v"]?.floats,
+                      em.count == t.count, ev.count == t.count else { throw fail("optimiser state for '\(name)' is missing or has the wrong size") }
+                m.append(em); v.append(ev)
+            }
+            guard let s = steps[key], s.count == opt.parameters.count else { throw fail("adam_steps does not match the parameters") }
+            try opt.restore(m: m, v: v, steps: s)
+        }
+        for (k, prefix) in ["pool.st", "pool.ts"].enumerated() {
+            var items: [(fake: Tensor, mask: Tensor)] = []
+            for i in 0..<sizes[k] {
+                guard let f = file.tensors["\(prefix).\(i).fake"], let mk = file.tensors["\(prefix).\(i).mask"],
+                      let fv = f.floats, let mv = mk.floats,
+                      let ft = try? Tensor(shape: f.shape, data: fv), let mt = try? Tensor(shape: mk.shape, data: mv) else {
+                    throw fail("pool entry \(prefix).\(i) is missing or malformed")
+                }
+                items.append((ft, mt))
+            }
+            if k == 0 { trainer.poolST.items = items } else { trainer.poolTS.items = items }
+        }
+        trainer.rng = SplitMix64(seed: rng)
+        trainer.step = step
+        trainer.tau = tau
+        model.setStage(trainer.stage)
+        return (trainer, meta)
+    }
+}

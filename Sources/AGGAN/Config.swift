@@ -1,0 +1,90 @@
+import Foundation
+
+/// Everything that defines a model and its training schedule. Saved in checkpoints and in
+/// a run's `config.json`.
+public struct Config: Codable, Sendable, Equatable {
+    /// Training crop size in pixels (a multiple of 4, at least 24 for the discriminator).
+    public var imageSize = 64
+    /// Image channels: 1 (gray) or 3 (RGB).
+    public var channels = 1
+    /// Generator base width, residual blocks, discriminator base width.
+    public var ngf = 16, blocks = 3, ndf = 32
+    /// Cycle-consistency weight.
+    public var lambda: Float = 10
+    /// Adam learning rate (constant for the first half of the epochs, then linear decay).
+    public var learningRate: Float = 2e-4
+    public var epochs = 100
+    /// Iterations per epoch (CycleGAN: the larger domain's image count).
+    public var iterationsPerEpoch = 100
+    /// Stage 2 starts at this fraction of the epochs.
+    public var switchFraction = 0.3
+    /// Attention threshold for stage 2 and the thresholded test-time modes.
+    public var tau: Float = 0.1
+    public var poolSize = 50
+    public var seed: UInt64 = 0
+    /// The CycleGAN baseline: attention fixed to 1, no stage 2.
+    public var baseline = false
+
+    public init() {}
+
+    /// A named preset: `tiny` (fast on 2 CPU cores, for the bundled samples), `small`
+    /// (128 px) or `paper` (256 px, the paper's widths).
+    public init(preset: String) throws {
+        self.init()
+        switch preset {
+        case "tiny":
+            imageSize = 64; ngf = 16; blocks = 3; ndf = 32; learningRate = 2e-4; epochs = 100
+        case "small":
+            imageSize = 128; ngf = 32; blocks = 6; ndf = 64; learningRate = 2e-4; epochs = 100
+        case "paper":
+            imageSize = 256; ngf = 32; blocks = 9; ndf = 64; learningRate = 1e-4; epochs = 100
+        default:
+            throw ConfigError("unknown preset '\(preset)' (choose tiny, small or paper)")
+        }
+    }
+
+    public static let presets = ["tiny", "small", "paper"]
+
+    /// Checks every field; the error names the field and the value.
+    public func validate() throws {
+        guard imageSize >= 24, imageSize % 4 == 0 else { throw ConfigError("image size \(imageSize) must be a multiple of 4 and at least 24") }
+        guard channels == 1 || channels == 3 else { throw ConfigError("channels \(channels) must be 1 or 3") }
+        guard ngf >= 1, ngf <= 1024 else { throw ConfigError("ngf \(ngf) must be in 1...1024") }
+        guard blocks >= 0, blocks <= 64 else { throw ConfigError("blocks \(blocks) must be in 0...64") }
+        guard ndf >= 1, ndf <= 1024 else { throw ConfigError("ndf \(ndf) must be in 1...1024") }
+        guard lambda >= 0, lambda.isFinite else { throw ConfigError("lambda \(lambda) must be >= 0") }
+        guard learningRate > 0, learningRate < 1 else { throw ConfigError("learning rate \(learningRate) must be in (0, 1)") }
+        guard epochs >= 1 else { throw ConfigError("epochs \(epochs) must be >= 1") }
+        guard iterationsPerEpoch >= 1 else { throw ConfigError("iterations per epoch \(iterationsPerEpoch) must be >= 1") }
+        guard (0...1).contains(switchFraction) else { throw ConfigError("switch fraction \(switchFraction) must be in [0, 1]") }
+        guard (0..<1).contains(tau) else { throw ConfigError("tau \(tau) must be in [0, 1)") }
+        guard poolSize >= 0 else { throw ConfigError("pool size \(poolSize) must be >= 0") }
+    }
+
+    /// Total training iterations.
+    public var totalSteps: Int { epochs * iterationsPerEpoch }
+
+    /// The 0-based epoch of a 0-based step.
+    public func epoch(ofStep step: Int) -> Int { min(step / iterationsPerEpoch, epochs - 1) }
+
+    /// First epoch of stage 2 (30 of 100 for the default fraction).
+    public var switchEpoch: Int { Int((Double(epochs) * switchFraction + 1e-9).rounded(.down)) }
+
+    /// The stage (1 or 2) of a 0-based step; the baseline has no stage 2.
+    public func stage(ofStep step: Int) -> Int {
+        baseline || epoch(ofStep: step) < switchEpoch ? 1 : 2
+    }
+
+    /// Learning rate of a 0-based epoch: constant for the first half, then linear decay
+    /// reaching 0 at the last epoch: base * (E - 1 - e) / (E - 1 - E/2).
+    public func learningRate(epoch e: Int) -> Float {
+        let half = epochs / 2
+        if e < half || epochs - 1 <= half { return learningRate }
+        return learningRate * Float(max(0, Double(epochs - 1 - e) / Double(epochs - 1 - half)))
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}

@@ -1,0 +1,153 @@
+import NeuralNet
+import Tensor
+
+/// The loss terms of one iteration, by the names the UI plots.
+public struct Losses: Codable, Sendable, Equatable {
+    public var advST: Float = 0, advTS: Float = 0, cycS: Float = 0, cycT: Float = 0
+    public var gTotal: Float = 0, dS: Float = 0, dT: Float = 0
+
+    public init() {}
+
+    public static let names = ["adv_st", "adv_ts", "cyc_s", "cyc_t", "g_total", "d_s", "d_t"]
+
+    /// (name, value) in `names` order.
+    public var named: [(String, Float)] {
+        zip(Self.names, [advST, advTS, cycS, cycT, gTotal, dS, dT]).map { ($0, $1) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case advST = "adv_st", advTS = "adv_ts", cycS = "cyc_s", cycT = "cyc_t", gTotal = "g_total", dS = "d_s", dT = "d_t"
+    }
+}
+
+/// The pool of past fakes (spec "Schedule"): each fake is kept with its source's mask.
+/// Until full it stores and returns the new pair; once full, with probability 0.5 it
+/// returns a random stored pair and puts the new one in its place.
+public struct ImagePool {
+    public let capacity: Int
+    public internal(set) var items: [(fake: Tensor, mask: Tensor)] = []
+
+    public init(capacity: Int) { self.capacity = capacity }
+
+    public mutating func query(_ fake: Tensor, _ mask: Tensor, rng: inout SplitMix64) -> (fake: Tensor, mask: Tensor) {
+        let pair = (fake: fake.detached(), mask: mask.detached())
+        if capacity == 0 { return pair }
+        if items.count < capacity { items.append(pair); return pair }
+        if rng.nextDouble() < 0.5 {
+            let i = rng.nextInt(below: capacity)
+            let old = items[i]
+            items[i] = pair
+            return old
+        }
+        return pair
+    }
+}
+
+/// Activations of one generator pass, kept for the discriminator update and for tests.
+public struct GeneratorPass {
+    public let aS: Tensor, gST: Tensor, sFake: Tensor, sCyc: Tensor, scoreST: Tensor
+    public let aT: Tensor, gTS: Tensor, tFake: Tensor, tCyc: Tensor, scoreTS: Tensor
+}
+
+/// One AGGAN training iteration as the spec orders it: a joint Adam update of G_ST, G_TS,
+/// A_S, A_T on L_G, then one Adam update of D_S and D_T on L_D_S + L_D_T with pooled fakes.
+public final class Trainer {
+    public let config: Config
+    public let model: AGGANModel
+    public let optG: Adam, optD: Adam
+    public var poolST: ImagePool, poolTS: ImagePool
+    /// The random stream of the pools (saved in checkpoints).
+    public var rng: SplitMix64
+    /// Iterations done so far.
+    public internal(set) var step = 0
+    /// The threshold the stage-2 discriminators use (the config's tau unless changed).
+    public var tau: Float
+
+    public init(config: Config, model: AGGANModel) throws {
+        try config.validate()
+        self.config = config
+        self.model = model
+        model.attentionIsOne = config.baseline
+        optG = Adam(model.generatorParameters, learningRate: config.learningRate)
+        optD = Adam(model.discriminatorParameters, learningRate: config.learningRate)
+        poolST = ImagePool(capacity: config.poolSize)
+        poolTS = ImagePool(capacity: config.poolSize)
+        rng = SplitMix64(seed: config.seed &+ 0x5EED)
+        tau = config.tau
+        model.setStage(config.stage(ofStep: 0))
+    }
+
+    /// A fresh model initialised from the config's seed, and its trainer.
+    public convenience init(config: Config) throws {
+        try config.validate()
+        let model = AGGANModel(config)
+        model.initialize(seed: config.seed)
+        try self.init(config: config, model: model)
+    }
+
+    public var stage: Int { config.stage(ofStep: step) }
+    public var epoch: Int { config.epoch(ofStep: step) }
+    public var learningRate: Float { config.learningRate(epoch: epoch) }
+
+    /// What a discriminator sees: the whole image in stage 1, x * 1[mask > tau] in stage 2.
+    func discInput(_ x: Tensor, _ mask: Tensor, stage: Int) throws -> Tensor {
+        stage == 1 ? x : try x * mask.threshold(tau)
+    }
+
+    /// L_G and its terms for one pair (s from domain S, t from domain T), with the graph.
+    public func generatorObjective(_ s: Tensor, _ t: Tensor, stage: Int) throws -> (losses: [String: Tensor], pass: GeneratorPass) {
+        let m = model
+        let st = try m.translate(s, .st), ts = try m.translate(t, .ts)
+        let sCyc = try m.translate(st.composite, .ts).composite
+        let tCyc = try m.translate(ts.composite, .st).composite
+        let scoreST = try m.discT(discInput(st.composite, st.attention, stage: stage))
+        let scoreTS = try m.discS(discInput(ts.composite, ts.attention, stage: stage))
+        let advST = scoreST.adding(-1).square().mean(), advTS = scoreTS.adding(-1).square().mean()
+        let cycS = try (s - sCyc).abs().mean(), cycT = try (t - tCyc).abs().mean()
+        let total = try (advST + advTS) + (cycS + cycT).scaled(by: config.lambda)
+        let pass = GeneratorPass(aS: st.attention, gST: st.generated, sFake: st.composite, sCyc: sCyc, scoreST: scoreST,
+                                 aT: ts.attention, gTS: ts.generated, tFake: ts.composite, tCyc: tCyc, scoreTS: scoreTS)
+        return (["adv_st": advST, "adv_ts": advTS, "cyc_s": cycS, "cyc_t": cycT, "g_total": total], pass)
+    }
+
+    /// L_D_S and L_D_T: 0.5 * (mean((D(real) - 1)^2) + mean(D(fake)^2)), inputs masked in stage 2.
+    public func discriminatorObjective(s: Tensor, t: Tensor, aS: Tensor, aT: Tensor,
+                                       fakeST: (fake: Tensor, mask: Tensor), fakeTS: (fake: Tensor, mask: Tensor),
+                                       stage: Int) throws -> (dS: Tensor, dT: Tensor) {
+        let m = model
+        let realT = try m.discT(discInput(t, aT, stage: stage)).adding(-1).square().mean()
+        let fakeT = try m.discT(discInput(fakeST.fake, fakeST.mask, stage: stage)).square().mean()
+        let realS = try m.discS(discInput(s, aS, stage: stage)).adding(-1).square().mean()
+        let fakeS = try m.discS(discInput(fakeTS.fake, fakeTS.mask, stage: stage)).square().mean()
+        return (try (realS + fakeS).scaled(by: 0.5), try (realT + fakeT).scaled(by: 0.5))
+    }
+
+    /// One iteration on the pair (s, t), each [1, C, H, W] in [-1, 1]. Returns the losses.
+    @discardableResult
+    public func step(_ s: Tensor, _ t: Tensor) throws -> Losses {
+        let stage = self.stage
+        model.setStage(stage)
+        optG.learningRate = learningRate
+        optD.learningRate = learningRate
+        // Generators + attention; the discriminators only pass gradients through.
+        model.discS.setTrainable(false); model.discT.setTrainable(false)
+        let (g, pass) = try generatorObjective(s, t, stage: stage)
+        try g["g_total"]!.backward()
+        optG.step()
+        // Discriminators on pooled fakes; real images' stage-2 masks are this step's A_S(s), A_T(t).
+        model.discS.setTrainable(true); model.discT.setTrainable(true)
+        if stage == 2 { for p in model.discS.normParameters + model.discT.normParameters { p.requiresGrad = false } }
+        let fakeST = poolST.query(pass.sFake, pass.aS, rng: &rng)
+        let fakeTS = poolTS.query(pass.tFake, pass.aT, rng: &rng)
+        let d = try discriminatorObjective(s: s, t: t, aS: pass.aS.detached(), aT: pass.aT.detached(),
+                                           fakeST: fakeST, fakeTS: fakeTS, stage: stage)
+        try (d.dS + d.dT).backward()
+        optD.step()
+        step += 1
+        var l = Losses()
+        l.advST = g["adv_st"]!.item; l.advTS = g["adv_ts"]!.item
+        l.cycS = g["cyc_s"]!.item; l.cycT = g["cyc_t"]!.item; l.gTotal = g["g_total"]!.item
+        l.dS = d.dS.item; l.dT = d.dT.item
+        return l
+    }
+}

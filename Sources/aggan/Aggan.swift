@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// aggan: attention-guided unpaired image-to-image translation on a CPU.
+@main
+struct Aggan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aggan",
+        abstract: "Train and apply attention-guided unpaired image-to-image translation (AGGAN, NeurIPS 2018) on a CPU.",
+        subcommands: [Bench.self, BenchOps.self, Forward.self])
+}

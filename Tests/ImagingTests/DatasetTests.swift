@@ -1,0 +1,123 @@
+import Foundation
+import XCTest
+import Imaging
+import Tensor
+
+/// Folders, layouts, the unpaired sampler and augmentation.
+final class DatasetTests: XCTestCase {
+    private func writeGray(_ dir: String, _ name: String, value: Float, size: Int = 4) throws {
+        try Image(width: size, height: size, channels: 1, value: value).writePNG(to: dir + "/" + name)
+    }
+
+    func testFolderListsPNGsSortedCaseInsensitive() throws {
+        let dir = try makeTempDirectory(self)
+        try writeGray(dir, "b.PNG", value: 0.2)
+        try writeGray(dir, "a.png", value: 0.1)
+        try writeGray(dir, "c.Png", value: 0.3)
+        try writeGray(dir, ".hidden.png", value: 0.9)
+        try writeBytes(Array("text".utf8), dir + "/notes.txt")
+        try FileManager.default.createDirectory(atPath: dir + "/sub.png", withIntermediateDirectories: false)
+        let folder = try PNGFolder(directory: dir)
+        XCTAssertEqual(folder.names, ["a.png", "b.PNG", "c.Png"])
+        XCTAssertEqual(folder.files.first, dir + "/a.png")
+        let images = try folder.loadAll()
+        XCTAssertEqual(images.map { Int(($0.pixels[0] * 255).rounded()) }, [26, 51, 77])
+        XCTAssertEqual(try loadPNGFolder(dir), images)
+    }
+
+    func testFolderErrorsNameTheFolderOrFile() throws {
+        let dir = try makeTempDirectory(self)
+        assertImagingError(.fileMissing, containing: "cannot read '\(dir)/none': no such folder") { try PNGFolder(directory: dir + "/none") }
+        assertImagingError(.noImages, containing: "no .png files") { try PNGFolder(directory: dir) }
+        try writeGray(dir, "a.png", value: 0.1)
+        try writeBytes([1, 2, 3, 4, 5], dir + "/b.png")
+        try writeGray(dir, "c.png", value: 0.1)
+        assertImagingError(.invalidArgument, containing: "not a folder") { try PNGFolder(directory: dir + "/a.png") }
+        assertImagingError(.notPNG, containing: "cannot read '\(dir)/b.png': not a PNG file (starts with 0x01020304)") {
+            try PNGFolder(directory: dir).loadAll()
+        }
+    }
+
+    func testCycleGANLayoutAndExplicitDomains() throws {
+        let dir = try makeTempDirectory(self)
+        for sub in ["trainA", "trainB", "testA"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: false)
+            try writeGray(dir + "/" + sub, "x.png", value: 0.5)
+        }
+        let layout = try DatasetFolders(cycleGANRoot: dir)
+        XCTAssertEqual(layout.trainA.directory, dir + "/trainA")
+        XCTAssertEqual(layout.testA?.names, ["x.png"])
+        XCTAssertNil(layout.testB)
+        let explicit = try DatasetFolders(domainA: dir + "/trainB", domainB: dir + "/testA")
+        XCTAssertEqual(explicit.trainB.directory, dir + "/testA")
+        try FileManager.default.removeItem(atPath: dir + "/trainB")
+        assertImagingError(.fileMissing, containing: "'trainB' is missing") { try DatasetFolders(cycleGANRoot: dir) }
+    }
+
+    func testSamplerEpochsArePermutationsAndDeterministic() throws {
+        var sampler = try UnpairedSampler(countA: 5, countB: 3, seed: 42)
+        XCTAssertEqual(sampler.stepsPerEpoch, 5)
+        var a: [Int] = [], b: [Int] = []
+        for _ in 0..<15 { let pair = sampler.next(); a.append(pair.a); b.append(pair.b) }
+        XCTAssertEqual(sampler.epoch, 3)
+        for e in 0..<3 { XCTAssertEqual(a[(e * 5)..<(e * 5 + 5)].sorted(), [0, 1, 2, 3, 4]) }
+        for e in 0..<5 { XCTAssertEqual(b[(e * 3)..<(e * 3 + 3)].sorted(), [0, 1, 2]) }
+        XCTAssertNotEqual(Array(a[0..<5]), Array(a[5..<10]), "epoch 2 is reshuffled (true for seed 42)")
+
+        var again = try UnpairedSampler(countA: 5, countB: 3, seed: 42)
+        XCTAssertEqual((0..<15).map { _ in again.next().a }, a)
+        var other = try UnpairedSampler(countA: 5, countB: 3, seed: 43)
+        XCTAssertNotEqual((0..<15).map { _ in other.next().a }, a)
+        assertImagingError(.noImages, containing: "0 in B") { try UnpairedSampler(countA: 1, countB: 0, seed: 1) }
+    }
+
+    func testSamplerResumesBitForBitFromSavedState() throws {
+        var sampler = try UnpairedSampler(countA: 7, countB: 4, seed: 0xDEAD_BEEF_CAFE_F00D)
+        for _ in 0..<9 { _ = sampler.next() }
+        let saved = try JSONEncoder().encode(sampler)
+        var restored = try JSONDecoder().decode(UnpairedSampler.self, from: saved)
+        XCTAssertEqual(restored, sampler)
+        for _ in 0..<30 {
+            let x = sampler.next(), y = restored.next()
+            XCTAssertEqual([x.a, x.b], [y.a, y.b])
+        }
+        let broken = Data(String(decoding: saved, as: UTF8.self).replacingOccurrences(of: "\"countA\":7", with: "\"countA\":8").utf8)
+        XCTAssertThrowsError(try JSONDecoder().decode(UnpairedSampler.self, from: broken))
+    }
+
+    func testAugmentationShapesAndDeterminism() throws {
+        let augment = try Augmentation.microscopy(cropSize: 64)
+        XCTAssertEqual(augment.loadSize, 72)
+        XCTAssertEqual(try Augmentation(cropSize: 256).loadSize, 286)
+        let image = try makeImage(width: 100, height: 80, channels: 3) { c, y, x in Float((c * 31 + y * 7 + x * 3) % 97) / 96 }
+        var r1 = SplitMix64(seed: 7), r2 = SplitMix64(seed: 7)
+        let out1 = try augment.apply(to: image, rng: &r1)
+        XCTAssertEqual([out1.width, out1.height, out1.channels], [64, 64, 3])
+        XCTAssertEqual(try augment.apply(to: image, rng: &r2), out1)
+        XCTAssertEqual(r1, r2)
+        let out2 = try augment.apply(to: image, rng: &r1)
+        XCTAssertNotEqual(out2, out1)
+        assertImagingError(.invalidArgument, containing: "crop 10, load 8") { try Augmentation(cropSize: 10, loadSize: 8) }
+    }
+
+    func testAugmentationCropFlipRotateFollowTheDraws() throws {
+        // 6 x 6 distinct values; load 6 (no resize), crop 4.
+        let image = try makeImage(width: 6, height: 6, channels: 1) { _, y, x in Float(y * 6 + x) }
+        let augment = try Augmentation(cropSize: 4, loadSize: 6, horizontalFlip: true, verticalFlip: true, rotate90: true)
+        var seen = Set<String>()
+        for seed in UInt64(0)..<40 {
+            var rng = SplitMix64(seed: seed), replay = rng
+            let out = try augment.apply(to: image, rng: &rng)
+            let x = replay.nextInt(below: 3), y = replay.nextInt(below: 3)
+            let h = replay.nextDouble() < 0.5, v = replay.nextDouble() < 0.5, k = replay.nextInt(below: 4)
+            var expected = try image.cropped(x: x, y: y, width: 4, height: 4)
+            if h { expected = expected.flippedHorizontally() }
+            if v { expected = expected.flippedVertically() }
+            expected = expected.rotated90(k)
+            XCTAssertEqual(out, expected, "seed \(seed)")
+            XCTAssertEqual(rng, replay)
+            seen.insert("\(x)\(y)\(h)\(v)\(k)")
+        }
+        XCTAssertGreaterThan(seen.count, 20, "the draws vary")
+    }
+}
