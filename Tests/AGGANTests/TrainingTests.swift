@@ -1,0 +1,159 @@
+import Foundation
+import XCTest
+@testable import AGGAN
+import NeuralNet
+import Tensor
+
+/// A small, fast configuration (32 px) for training tests.
+func tinyConfig(channels: Int = 1, seed: UInt64 = 3) -> Config {
+    var c = Config()
+    c.imageSize = 32; c.channels = channels; c.ngf = 4; c.blocks = 1; c.ndf = 4
+    c.epochs = 10; c.iterationsPerEpoch = 2; c.poolSize = 3; c.seed = seed; c.learningRate = 1e-3
+    return c
+}
+
+/// A deterministic image pair per step (no data pipeline needed).
+func pair(_ step: Int, channels: Int) throws -> (Tensor, Tensor) {
+    var rng = SplitMix64(seed: UInt64(step) &* 7919 &+ 1)
+    let n = channels * 32 * 32
+    return (try Tensor(shape: [1, channels, 32, 32], data: (0..<n).map { _ in Float(rng.nextDouble() * 2 - 1) }),
+            try Tensor(shape: [1, channels, 32, 32], data: (0..<n).map { _ in Float(rng.nextDouble() * 1.6 - 0.8) }))
+}
+
+final class TrainingTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    /// Stopped at step k and resumed gives bit for bit the losses of a run never stopped,
+    /// through the pool filling up and the switch to stage 2.
+    func testResumeIsExact() throws {
+        let config = tinyConfig()
+        let straight = try Trainer(config: config)
+        var expected: [Losses] = []
+        for i in 0..<10 { let (s, t) = try pair(i, channels: 1); expected.append(try straight.step(s, t)) }
+        XCTAssertEqual(straight.stage, 2, "the run should have crossed the stage switch")
+
+        let first = try Trainer(config: config)
+        for i in 0..<5 { let (s, t) = try pair(i, channels: 1); try first.step(s, t) }
+        let path = dir.appendingPathComponent("k.safetensors").path
+        try Checkpoint.save(first, to: path)
+        let (resumed, _) = try Checkpoint.resume(path)
+        XCTAssertEqual(resumed.step, 5)
+        XCTAssertEqual(resumed.poolST.items.count, 3)
+        for i in 5..<10 {
+            let (s, t) = try pair(i, channels: 1)
+            XCTAssertEqual(try resumed.step(s, t), expected[i], "step \(i + 1)")
+        }
+        for ((n, a), (_, b)) in zip(straight.model.namedParameters, resumed.model.namedParameters) {
+            XCTAssertEqual(a.data, b.data, "parameter \(n) after the resumed run")
+        }
+    }
+
+    /// Stage 2 freezes the attention networks and skips the discriminators' IN*: their
+    /// parameters are unchanged by a step, while generators and discriminator convs move.
+    func testStage2FreezesAttention() throws {
+        var config = tinyConfig()
+        config.switchFraction = 0
+        let trainer = try Trainer(config: config)
+        XCTAssertEqual(trainer.stage, 2)
+        let before = Dictionary(uniqueKeysWithValues: trainer.model.namedParameters.map { ($0.name, $0.tensor.data) })
+        let (s, t) = try pair(0, channels: 1)
+        try trainer.step(s, t)
+        for (name, p) in trainer.model.namedParameters {
+            let frozen = name.hasPrefix("att_") || (name.hasPrefix("disc_") && name.contains(".norm."))
+            if frozen {
+                XCTAssertEqual(p.data, before[name], "\(name) changed in stage 2")
+            } else if name.hasSuffix("weight") {
+                XCTAssertNotEqual(p.data, before[name], "\(name) did not move")
+            }
+        }
+    }
+
+    /// In stage 1 the attention networks learn.
+    func testStage1TrainsAttention() throws {
+        let trainer = try Trainer(config: tinyConfig())
+        let w = trainer.model.attS.namedParameters[0].tensor
+        let before = w.data
+        let (s, t) = try pair(0, channels: 1)
+        try trainer.step(s, t)
+        XCTAssertEqual(trainer.stage, 1)
+        XCTAssertNotEqual(w.data, before)
+    }
+
+    func testCorruptedOrForeignCheckpointIsRefused() throws {
+        let trainer = try Trainer(config: tinyConfig())
+        let path = dir.appendingPathComponent("ok.safetensors").path
+        try Checkpoint.save(trainer, to: path)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let cut = dir.appendingPathComponent("cut.safetensors").path
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: cut))
+        XCTAssertThrowsError(try Checkpoint.resume(cut)) { e in
+            XCTAssertTrue("\(e)".hasPrefix("cannot load checkpoint '\(cut)'") && "\(e)".contains("truncated"), "\(e)")
+        }
+        // A valid safetensors file of something else.
+        var other = Safetensors.File()
+        other.tensors["encoder.weight"] = .init([1, 2], shape: [2])
+        let foreign = dir.appendingPathComponent("foreign.safetensors").path
+        try Safetensors.write(other, to: foreign)
+        XCTAssertThrowsError(try Checkpoint.loadModel(foreign)) { e in XCTAssertTrue("\(e)".contains("not an AGGAN checkpoint"), "\(e)") }
+        // A weights-only file loads as a model but cannot resume training.
+        let weights = dir.appendingPathComponent("weights.safetensors").path
+        try Safetensors.write(Checkpoint.weightsFile(trainer.model), to: weights)
+        let (model, config, _) = try Checkpoint.loadModel(weights)
+        XCTAssertNil(config)
+        XCTAssertEqual([model.channels, model.ngf, model.blocks, model.ndf], [1, 4, 1, 4])
+        XCTAssertThrowsError(try Checkpoint.resume(weights)) { e in XCTAssertTrue("\(e)".contains("weights only"), "\(e)") }
+        // A tensor of the wrong shape.
+        var bad = Checkpoint.weightsFile(trainer.model)
+        let wrong = dir.appendingPathComponent("wrong.safetensors").path
+        bad.tensors["gen_ts.res0.conv2.weight"] = .init([Float](repeating: 0, count: 16 * 16 * 9), shape: [16, 16, 9, 1])
+        try Safetensors.write(bad, to: wrong)
+        XCTAssertThrowsError(try Checkpoint.loadModel(wrong)) { e in
+            XCTAssertTrue("\(e)".contains("gen_ts.res0.conv2.weight") && "\(e)".contains("[16, 16, 9, 1]"), "\(e)")
+        }
+    }
+
+    func testScheduleFollowsTheSpec() throws {
+        var c = Config()
+        c.epochs = 100; c.iterationsPerEpoch = 10
+        XCTAssertEqual(c.switchEpoch, 30)
+        XCTAssertEqual(c.stage(ofStep: 299), 1)
+        XCTAssertEqual(c.stage(ofStep: 300), 2)
+        XCTAssertEqual(c.learningRate(epoch: 49), c.learningRate)
+        XCTAssertEqual(c.learningRate(epoch: 50), c.learningRate)
+        XCTAssertEqual(c.learningRate(epoch: 99), 0)
+        XCTAssertEqual(c.learningRate(epoch: 74), c.learningRate * 25 / 49, accuracy: 1e-9)
+        c.baseline = true
+        XCTAssertEqual(c.stage(ofStep: 900), 1)
+    }
+
+    func testPoolBehaviour() throws {
+        var pool = ImagePool(capacity: 2)
+        var rng = SplitMix64(seed: 1)
+        let a = try Tensor(shape: [1], data: [1]), b = try Tensor(shape: [1], data: [2])
+        XCTAssertEqual(pool.query(a, a, rng: &rng).fake.data, [1])
+        XCTAssertEqual(pool.query(b, b, rng: &rng).fake.data, [2])
+        var returnedOld = 0
+        for i in 0..<200 {
+            let x = try Tensor(shape: [1], data: [Float(10 + i)])
+            if pool.query(x, x, rng: &rng).fake.data != [Float(10 + i)] { returnedOld += 1 }
+            XCTAssertEqual(pool.items.count, 2)
+        }
+        XCTAssertEqual(Double(returnedOld) / 200, 0.5, accuracy: 0.1)
+    }
+
+    /// The CycleGAN baseline: attention is 1 everywhere, so the composite is the generator output.
+    func testBaselineComposesWithAttentionOne() throws {
+        var c = tinyConfig()
+        c.baseline = true
+        let trainer = try Trainer(config: c)
+        let (s, _) = try pair(0, channels: 1)
+        let r = try Tensor.withoutGrad { try trainer.model.translate(s, .st) }
+        XCTAssertEqual(r.attention.data, [Float](repeating: 1, count: 32 * 32))
+        XCTAssertEqual(r.composite.data, r.generated.data)
+    }
+}
