@@ -26,8 +26,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
         return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
     }
 
-    /// An integer in 0..<n (n > 0), by Lemire's unbiased method as the standard library does.
+    /// An integer in 0..<n (n > 0): the high half of n * next() (Lemire's multiply-shift;
+    /// bias below n / 2^64). Written out rather than `Int.random(in:using:)`, whose
+    /// algorithm the standard library does not promise to keep, so streams stay reproducible.
     public mutating func nextInt(below n: Int) -> Int {
-        Int.random(in: 0..<n, using: &self)
+        precondition(n > 0, "nextInt(below:) needs n > 0")
+        return Int(UInt64(n).multipliedFullWidth(by: next()).high)
     }
 }

@@ -1,0 +1,308 @@
+import AGGAN
+import Foundation
+import Imaging
+import Tensor
+
+/// What the user can ask of a running engine. Commands are applied between iterations,
+/// in the order they were sent.
+public enum EngineCommand: Sendable, Equatable {
+    case start, pause, resume
+    /// Run exactly n iterations, then stay paused.
+    case step(Int)
+    /// Finish the current iteration, save a checkpoint (when `save`) and end.
+    case stop(save: Bool)
+    /// The threshold for the previews' composite and attention views.
+    case setTau(Float)
+    case setMode(ThresholdMode)
+    /// Which preview samples to compute (indices into the preview set).
+    case setPreviewSamples([Int])
+    /// Save a checkpoint now.
+    case save
+}
+
+/// Settings of one run that are not part of the model's config.
+public struct EngineOptions: Sendable {
+    public var runDirectory: RunDirectory?
+    public var runName = "run"
+    /// Previews are recomputed every this many steps (and on every step while paused).
+    public var previewEvery = 20
+    /// A checkpoint every this many steps (0: only at the end and on request).
+    public var checkpointEvery = 500
+    public var keepCheckpoints = 3
+    /// Stop after this step (nil: at the end of the schedule).
+    public var maxSteps: Int?
+    /// Compute threads for oneDNN.
+    public var threads = 2
+    /// Snapshots with distinct previews kept for scrubbing back.
+    public var snapshotHistory = 64
+
+    public init() {}
+}
+
+/// Owns the model, the data and the optimisers, and trains them on one serial queue.
+/// Everyone else sends commands (any thread) and observes snapshots.
+///
+/// `start()` runs the loop on the engine's queue. Tests can instead drive it by hand with
+/// `pump()`, which applies the pending commands and runs at most one iteration on the
+/// calling thread (like swift-nio's EmbeddedEventLoop).
+public final class TrainingEngine: @unchecked Sendable {
+    public let observers = ObserverRegistry()
+    public let options: EngineOptions
+
+    private let queue = DispatchQueue(label: "aggan.engine", qos: .userInitiated)
+    private let inbox = LockedBox<[EngineCommand]>([])
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchGroup()
+    private let latest = LockedBox<TrainingSnapshot?>(nil)
+    private let ring: LockedBox<SnapshotRing>
+
+    // Confined to the thread that runs the loop (the queue, or the test's thread).
+    public let trainer: Trainer
+    public let data: TrainingData
+    private var state: RunState = .idle
+    private var pendingSteps = 0
+    private var viewTau: Float
+    private var mode: ThresholdMode = .soft
+    private var previewIndices: [Int]
+    private var previews: [SamplePreview] = []
+    private var previewStep = -1
+    private var history = LossHistory()
+    private var lastLosses: Losses?
+    private var checkpointSteps: [Int] = []
+    private var message: String?
+    private var sequence = 0
+    private var secondsPerIteration: Double?
+    private var lastIterationEnd: UInt64?
+
+    /// A new run from `config` (its iterations per epoch are taken from the data).
+    public init(config: Config, data: TrainingData, options: EngineOptions) throws {
+        var c = config
+        c.iterationsPerEpoch = data.iterationsPerEpoch
+        trainer = try Trainer(config: c)
+        self.data = data
+        self.options = options
+        ring = LockedBox(SnapshotRing(capacity: options.snapshotHistory))
+        viewTau = c.tau
+        previewIndices = Array(0..<min(data.previewA.count, data.previewB.count))
+        if let dir = options.runDirectory {
+            try dir.create()
+            try dir.writeConfig(c)
+        }
+    }
+
+    /// Continues the run in `options.runDirectory` from its newest checkpoint: the model,
+    /// optimiser, pools, random streams, data order and loss history as they were.
+    public init(resuming data: TrainingData, options: EngineOptions) throws {
+        guard let dir = options.runDirectory else { throw EngineError("resuming needs a run folder") }
+        try dir.create()
+        guard let newest = dir.checkpoints().last else { throw EngineError("no checkpoint in '\(dir.checkpointsDir)' to resume from") }
+        let (trainer, meta) = try Checkpoint.resume(newest.path)
+        try data.restore(meta)
+        self.trainer = trainer
+        self.data = data
+        self.options = options
+        ring = LockedBox(SnapshotRing(capacity: options.snapshotHistory))
+        viewTau = Float(meta["view_tau"] ?? "") ?? trainer.config.tau
+        mode = ThresholdMode(rawValue: meta["view_mode"] ?? "") ?? .soft
+        previewIndices = Array(0..<min(data.previewA.count, data.previewB.count))
+        history = try MetricsRecorder.truncate(dir, after: trainer.step)
+        lastLosses = history.last?.losses
+        checkpointSteps = dir.checkpoints().map(\.step).filter { $0 <= trainer.step }
+        message = "resumed from \(URL(fileURLWithPath: newest.path).lastPathComponent)"
+    }
+
+    // MARK: - Commands (any thread)
+
+    public func send(_ command: EngineCommand) {
+        inbox.withLock { $0.append(command) }
+        wake.signal()
+    }
+
+    /// The newest published snapshot.
+    public var latestSnapshot: TrainingSnapshot? { latest.current }
+
+    /// Earlier snapshots for scrubbing back, oldest first: one per distinct preview
+    /// computation, at most `options.snapshotHistory` of them.
+    public var snapshotHistory: [TrainingSnapshot] { ring.withLock { $0.items } }
+
+    /// Starts the loop on the engine's queue; it ends when the run finishes or is stopped.
+    public func start(paused: Bool = false) {
+        send(paused ? .step(0) : .start)
+        done.enter()
+        queue.async {
+            Compute.setThreads(self.options.threads)
+            self.publish()
+            while self.runOnce(blocking: true) {}
+            self.observers.flush()
+            self.done.leave()
+        }
+    }
+
+    /// Blocks until the loop has ended and every observer has seen the last snapshot.
+    public func waitUntilFinished() { done.wait() }
+
+    /// Manual driving for tests: applies pending commands and runs at most one iteration
+    /// on the calling thread. Returns false once the run has ended.
+    @discardableResult
+    public func pump() -> Bool { runOnce(blocking: false) }
+
+    // MARK: - The loop (engine thread)
+
+    private func runOnce(blocking: Bool) -> Bool {
+        let commands = inbox.withLock { c -> [EngineCommand] in defer { c.removeAll() }; return c }
+        for c in commands { apply(c) }
+        if state == .stopped || state == .finished || state == .failed { return false }
+        if state == .running || pendingSteps > 0 {
+            do { try iterate() } catch {
+                state = .failed
+                message = "training failed at step \(trainer.step + 1): \(error)"
+                publish()
+                return false
+            }
+            return state != .finished
+        }
+        if blocking { wake.wait() }
+        return true
+    }
+
+    private func apply(_ c: EngineCommand) {
+        switch c {
+        case .start:
+            if state == .idle || state == .paused { state = .running }
+        case .pause:
+            if state == .running || state == .idle { state = .paused; refreshPreviews() }
+        case .resume:
+            if state == .paused || state == .idle { state = .running; pendingSteps = 0 }
+        case .step(let n):
+            if state != .running { state = .paused; pendingSteps += max(0, n) }
+        case .stop(let save):
+            if save && (checkpointSteps.last != trainer.step || checkpointSteps.isEmpty) { saveCheckpoint() }
+            state = .stopped
+        case .setTau(let t):
+            viewTau = min(max(t, 0), 0.99)
+            refreshPreviews()
+        case .setMode(let m):
+            mode = m
+            refreshPreviews()
+        case .setPreviewSamples(let indices):
+            let n = min(data.previewA.count, data.previewB.count)
+            previewIndices = indices.filter { (0..<n).contains($0) }
+            refreshPreviews()
+        case .save:
+            saveCheckpoint()
+        }
+        publish()
+    }
+
+    private func iterate() throws {
+        let (s, t) = try data.next()
+        let losses = try trainer.step(s, t)
+        if pendingSteps > 0 { pendingSteps -= 1 }
+        lastLosses = losses
+        history.append(LossPoint(step: trainer.step, losses: losses))
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let last = lastIterationEnd {
+            let dt = Double(now - last) / 1e9
+            secondsPerIteration = secondsPerIteration.map { 0.9 * $0 + 0.1 * dt } ?? dt
+        }
+        lastIterationEnd = state == .running ? now : nil
+        let end = min(options.maxSteps ?? Int.max, trainer.config.totalSteps)
+        if trainer.step >= end {
+            state = .finished
+            saveCheckpoint()
+        } else if options.checkpointEvery > 0 && trainer.step % options.checkpointEvery == 0 {
+            saveCheckpoint()
+        }
+        if state != .running || trainer.step % max(1, options.previewEvery) == 0 || previews.isEmpty { refreshPreviews() }
+        publish()
+    }
+
+    /// Recomputes the previews in eval mode with the current tau and mode.
+    private func refreshPreviews() {
+        do {
+            previews = try Tensor.withoutGrad {
+                try previewIndices.map { i in
+                    SamplePreview(index: i, nameA: data.previewA[i].name, nameB: data.previewB[i].name,
+                                  ab: try preview(data.previewA[i].image, .st), ba: try preview(data.previewB[i].image, .ts))
+                }
+            }
+            previewStep = trainer.step
+        } catch {
+            message = "previews failed: \(error)"
+        }
+    }
+
+    private func preview(_ image: Image, _ d: Direction) throws -> DirectionPreview {
+        let x = try image.toTensor(channels: data.channels)
+        let r = try trainer.model.translate(x, d, mode: mode, tau: viewTau)
+        let keep = r.attention.threshold(viewTau)
+        // Drift outside the thresholded attention: where the user expects nothing to change.
+        let c = data.channels, plane = image.width * image.height
+        var sum = 0.0, n = 0
+        for i in 0..<plane where keep.data[i] == 0 {
+            for ch in 0..<c { sum += Double(Swift.abs(r.composite.data[ch * plane + i] - x.data[ch * plane + i])); n += 1 }
+        }
+        let above = keep.data.reduce(0, +)
+        func img(_ t: Tensor, signed: Bool) -> PreviewImage {
+            PreviewImage(width: t.shape[3], height: t.shape[2], channels: t.shape[1],
+                         pixels: signed ? t.data.map { min(max(($0 + 1) / 2, 0), 1) } : t.data)
+        }
+        // Values in [-1, 1] span 2: half of a difference is the change in [0, 1], times 255 levels.
+        return DirectionPreview(input: img(x, signed: true), attention: img(r.attention, signed: false),
+                                generated: img(r.generated, signed: true), composite: img(r.composite, signed: true),
+                                backgroundDrift: n > 0 ? sum / Double(n) * 127.5 : 0,
+                                fractionAboveTau: Double(above) / Double(plane))
+    }
+
+    private func saveCheckpoint() {
+        guard let dir = options.runDirectory else { return }
+        let path = dir.checkpointPath(step: trainer.step)
+        do {
+            var extra = try data.state()
+            extra["view_tau"] = String(viewTau)
+            extra["view_mode"] = mode.rawValue
+            extra["run_name"] = options.runName
+            try Checkpoint.save(trainer, to: path, extra: extra)
+            if checkpointSteps.last != trainer.step { checkpointSteps.append(trainer.step) }
+            dir.prune(keep: options.keepCheckpoints)
+            message = "saved checkpoint \(URL(fileURLWithPath: path).lastPathComponent)"
+        } catch {
+            message = "checkpoint failed: \(error)"
+        }
+    }
+
+    private func publish() {
+        sequence += 1
+        let config = trainer.config
+        let remaining = Double(min(options.maxSteps ?? Int.max, config.totalSteps) - trainer.step)
+        let switchStep = config.baseline ? nil : config.switchEpoch * config.iterationsPerEpoch
+        let snapshot = TrainingSnapshot(
+            runName: options.runName, config: config, step: trainer.step, totalSteps: config.totalSteps,
+            epoch: trainer.epoch, stage: trainer.stage, stageSwitchStep: switchStep, learningRate: trainer.learningRate,
+            losses: lastLosses, history: history, iterationsPerSecond: secondsPerIteration.map { 1 / $0 } ?? 0,
+            eta: secondsPerIteration.map { $0 * max(0, remaining) }, tau: viewTau, mode: mode, state: state,
+            previews: previews, previewStep: previewStep, lastCheckpointStep: checkpointSteps.last,
+            checkpointSteps: checkpointSteps, message: message, sequence: sequence)
+        latest.withLock { $0 = snapshot }
+        ring.withLock { $0.record(snapshot) }
+        observers.publish(snapshot)
+    }
+}
+
+/// A ring buffer of snapshots, one per preview computation (a newer snapshot with the same
+/// previews replaces the older one).
+struct SnapshotRing {
+    let capacity: Int
+    private(set) var items: [TrainingSnapshot] = []
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    mutating func record(_ s: TrainingSnapshot) {
+        if let last = items.last, last.previewStep == s.previewStep, last.tau == s.tau, last.mode == s.mode {
+            items[items.count - 1] = s
+        } else {
+            items.append(s)
+            if items.count > capacity { items.removeFirst(items.count - capacity) }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import AGGAN
+import Foundation
+import Imaging
+
+/// Appends every iteration's losses to `metrics.jsonl` (one JSON object per step) and to a
+/// CycleGAN-style `loss_log.txt`. It reads the snapshot's history, so a skipped snapshot
+/// loses no line.
+public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
+    private let dir: RunDirectory
+    private var written: Int
+    private var jsonl: FileHandle?
+    private var log: FileHandle?
+    public private(set) var error: String?
+
+    /// `after`: the last step already in the files (0 for a new run).
+    public init(_ dir: RunDirectory, after step: Int = 0) {
+        self.dir = dir
+        written = step
+    }
+
+    deinit { try? jsonl?.close(); try? log?.close() }
+
+    public func didPublish(_ snapshot: TrainingSnapshot) {
+        let points = snapshot.history.points(after: written)
+        guard !points.isEmpty else { return }
+        do {
+            if jsonl == nil { jsonl = try Self.appending(dir.metricsFile) }
+            if log == nil { log = try Self.appending(dir.lossLogFile) }
+            var j = "", l = ""
+            let config = snapshot.config
+            for p in points {
+                let epoch = config.epoch(ofStep: p.step - 1)
+                var fields = ["\"step\":\(p.step)", "\"epoch\":\(epoch + 1)", "\"stage\":\(config.stage(ofStep: p.step - 1))",
+                              "\"lr\":\(config.learningRate(epoch: epoch))"]
+                fields += p.losses.named.map { "\"\($0)\":\(Self.number($1))" }
+                j += "{" + fields.joined(separator: ",") + "}\n"
+                let iter = (p.step - 1) % config.iterationsPerEpoch + 1
+                l += "(epoch: \(epoch + 1), iters: \(iter), step: \(p.step)) "
+                    + p.losses.named.map { "\($0): \(String(format: "%.4f", $1))" }.joined(separator: " ") + "\n"
+            }
+            try jsonl?.write(contentsOf: Data(j.utf8))
+            try log?.write(contentsOf: Data(l.utf8))
+            written = points.last!.step
+        } catch {
+            self.error = "cannot write metrics in '\(dir.path)': \(error.localizedDescription)"
+        }
+    }
+
+    /// JSON has no NaN or infinity: they are written as null.
+    static func number(_ v: Float) -> String { v.isFinite ? "\(v)" : "null" }
+
+    static func appending(_ path: String) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try h.seekToEnd()
+        return h
+    }
+
+    /// On resume: keeps only the lines up to `step` (a killed run may have logged steps
+    /// after its last checkpoint) and returns the kept history.
+    public static func truncate(_ dir: RunDirectory, after step: Int) throws -> LossHistory {
+        var history = LossHistory()
+        var keptJSON = "", keptLog = ""
+        if let text = try? String(contentsOfFile: dir.metricsFile, encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                      let s = obj["step"] as? Int, s <= step else { continue }
+                var l = Losses()
+                func v(_ k: String) -> Float { (obj[k] as? NSNumber).map { Float(truncating: $0) } ?? .nan }
+                l.advST = v("adv_st"); l.advTS = v("adv_ts"); l.cycS = v("cyc_s"); l.cycT = v("cyc_t")
+                l.gTotal = v("g_total"); l.dS = v("d_s"); l.dT = v("d_t")
+                history.append(LossPoint(step: s, losses: l))
+                keptJSON += line + "\n"
+            }
+        }
+        if let text = try? String(contentsOfFile: dir.lossLogFile, encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                guard let r = line.range(of: "step: "), let s = Int(line[r.upperBound...].prefix { $0.isNumber }), s <= step else { continue }
+                keptLog += line + "\n"
+            }
+        }
+        try Data(keptJSON.utf8).write(to: URL(fileURLWithPath: dir.metricsFile), options: .atomic)
+        try Data(keptLog.utf8).write(to: URL(fileURLWithPath: dir.lossLogFile), options: .atomic)
+        return history
+    }
+}
+
+/// Writes a PNG strip of the previews every `every` steps into `previews/`: one row per
+/// sample and direction, input | attention | generated | composite.
+public final class PreviewRecorder: TrainingObserver, @unchecked Sendable {
+    private let dir: RunDirectory
+    private let every: Int
+    private var lastWritten = -1
+    public private(set) var error: String?
+
+    public init(_ dir: RunDirectory, every: Int) {
+        self.dir = dir
+        self.every = max(1, every)
+    }
+
+    public func didPublish(_ snapshot: TrainingSnapshot) {
+        let step = snapshot.previewStep
+        guard step > 0, step / every > lastWritten / every || (snapshot.state == .finished && step != lastWritten),
+              let first = snapshot.previews.first else { return }
+        do {
+            let tiles = snapshot.previews.flatMap { [$0.ab, $0.ba] }.map { [$0.input, $0.attention, $0.generated, $0.composite] }
+            let w = first.ab.input.width, h = first.ab.input.height, c = first.ab.input.channels
+            var strip = try Image(width: 4 * w, height: tiles.count * h, channels: c)
+            for (row, images) in tiles.enumerated() {
+                for (col, im) in images.enumerated() {
+                    for ch in 0..<c {
+                        let src = im.channels == 1 ? 0 : ch
+                        for y in 0..<h { for x in 0..<w { strip[ch, row * h + y, col * w + x] = im.pixels[(src * h + y) * w + x] } }
+                    }
+                }
+            }
+            try strip.writePNG(to: dir.previewsDir + "/" + String(format: "step-%07d.png", step))
+            lastWritten = step
+        } catch {
+            self.error = "cannot write a preview in '\(dir.previewsDir)': \(error)"
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import AGGAN
+import Foundation
+
+/// A run's folder: `config.json`, `metrics.jsonl`, `loss_log.txt`,
+/// `checkpoints/step-NNNNNNN.safetensors` (the last few kept) and `previews/`.
+public struct RunDirectory: Sendable {
+    public let path: String
+
+    public init(_ path: String) { self.path = path }
+
+    public var name: String { URL(fileURLWithPath: path).standardized.lastPathComponent }
+    public var configFile: String { path + "/config.json" }
+    public var metricsFile: String { path + "/metrics.jsonl" }
+    public var lossLogFile: String { path + "/loss_log.txt" }
+    public var checkpointsDir: String { path + "/checkpoints" }
+    public var previewsDir: String { path + "/previews" }
+
+    public func checkpointPath(step: Int) -> String {
+        checkpointsDir + "/" + String(format: "step-%07d.safetensors", step)
+    }
+
+    /// Creates the folders (an existing run folder is fine) and removes temporary files
+    /// that a killed run left half-written.
+    public func create() throws {
+        for dir in [path, checkpointsDir, previewsDir] {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw EngineError("cannot create run folder '\(dir)': \(error.localizedDescription)")
+            }
+        }
+        for dir in [checkpointsDir, previewsDir] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".") && name.contains(".tmp") {
+                try? FileManager.default.removeItem(atPath: dir + "/" + name)
+            }
+        }
+    }
+
+    /// Checkpoints as (step, path), oldest first.
+    public func checkpoints() -> [(step: Int, path: String)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpointsDir)) ?? []
+        return names.compactMap { n -> (Int, String)? in
+            guard n.hasPrefix("step-"), n.hasSuffix(".safetensors"),
+                  let step = Int(n.dropFirst(5).dropLast(12)) else { return nil }
+            return (step, checkpointsDir + "/" + n)
+        }.sorted { $0.0 < $1.0 }.map { (step: $0.0, path: $0.1) }
+    }
+
+    /// Deletes all but the newest `keep` checkpoints.
+    public func prune(keep: Int) {
+        for c in checkpoints().dropLast(max(1, keep)) { try? FileManager.default.removeItem(atPath: c.path) }
+    }
+
+    public func writeConfig(_ config: Config) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try Data(enc.encode(config)).write(to: URL(fileURLWithPath: configFile), options: .atomic)
+    }
+}

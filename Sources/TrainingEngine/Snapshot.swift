@@ -1,0 +1,111 @@
+import AGGAN
+import Foundation
+
+/// A small image for the screen and for preview files: planar [C, H, W] in [0, 1].
+public struct PreviewImage: Sendable, Equatable {
+    public let width: Int, height: Int, channels: Int
+    public let pixels: [Float]
+
+    public init(width: Int, height: Int, channels: Int, pixels: [Float]) {
+        self.width = width; self.height = height; self.channels = channels; self.pixels = pixels
+    }
+}
+
+/// One direction of one preview sample, computed in eval mode.
+public struct DirectionPreview: Sendable, Equatable {
+    public let input: PreviewImage
+    /// The soft attention map A (1 channel).
+    public let attention: PreviewImage
+    /// The raw generator output G(x).
+    public let generated: PreviewImage
+    /// The composite with the current threshold mode and tau.
+    public let composite: PreviewImage
+    /// Mean |composite - input| outside the thresholded attention, in 8-bit levels: how
+    /// much the background moved.
+    public let backgroundDrift: Double
+    /// Fraction of pixels with A > tau.
+    public let fractionAboveTau: Double
+}
+
+/// A fixed preview sample in both directions: A -> B from a domain-A image and B -> A
+/// from a domain-B image.
+public struct SamplePreview: Sendable, Equatable {
+    public let index: Int
+    public let nameA: String, nameB: String
+    public let ab: DirectionPreview, ba: DirectionPreview
+
+    public func direction(_ d: Direction) -> DirectionPreview { d == .st ? ab : ba }
+}
+
+/// One logged iteration.
+public struct LossPoint: Sendable, Equatable {
+    public let step: Int
+    public let losses: Losses
+}
+
+/// Every iteration's losses, in chunks so that a snapshot can share them and the engine
+/// can append without copying the whole history.
+public struct LossHistory: Sendable, Equatable {
+    static let chunkSize = 1024
+    public private(set) var chunks: [[LossPoint]] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    mutating func append(_ p: LossPoint) {
+        if chunks.isEmpty || chunks[chunks.count - 1].count == Self.chunkSize {
+            chunks.append([])
+            chunks[chunks.count - 1].reserveCapacity(Self.chunkSize)
+        }
+        chunks[chunks.count - 1].append(p)
+        count += 1
+    }
+
+    public var last: LossPoint? { chunks.last?.last }
+
+    /// All points, oldest first.
+    public var points: [LossPoint] { chunks.flatMap { $0 } }
+
+    /// The points with step > `step`.
+    public func points(after step: Int) -> [LossPoint] {
+        chunks.flatMap { $0 }.filter { $0.step > step }
+    }
+}
+
+/// What the engine is doing.
+public enum RunState: String, Sendable, Equatable {
+    case idle, running, paused, finished, stopped, failed
+}
+
+/// An immutable picture of the training run, published to observers.
+public struct TrainingSnapshot: Sendable {
+    public let runName: String
+    public let config: Config
+    /// Iterations done (the last finished step is `step`).
+    public let step: Int
+    public let totalSteps: Int
+    /// 0-based epoch of the next iteration.
+    public let epoch: Int
+    public let stage: Int
+    /// The step at which stage 2 starts (nil for the baseline).
+    public let stageSwitchStep: Int?
+    public let learningRate: Float
+    /// The last iteration's losses (nil before the first).
+    public let losses: Losses?
+    public let history: LossHistory
+    public let iterationsPerSecond: Double
+    /// Seconds to the end at the current speed (nil while unknown).
+    public let eta: Double?
+    public let tau: Float
+    public let mode: ThresholdMode
+    public let state: RunState
+    public let previews: [SamplePreview]
+    /// Step of the previews (they are recomputed every few steps).
+    public let previewStep: Int
+    public let lastCheckpointStep: Int?
+    public let checkpointSteps: [Int]
+    /// The latest event worth a line ("saved checkpoint step-0001200", an error).
+    public let message: String?
+    /// Increases with every published snapshot.
+    public let sequence: Int
+}

@@ -1,0 +1,214 @@
+import AGGAN
+import ArgumentParser
+import Foundation
+import Imaging
+import Tensor
+import TrainingEngine
+
+/// Where a run's data came from, so `--resume RUN_DIR` needs nothing else.
+struct RunInfo: Codable {
+    var data: String?
+    var domainA: String?
+    var domainB: String?
+    var microscopyAugmentation: Bool
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train AGGAN (or the CycleGAN baseline) on two unpaired image folders.",
+        discussion: """
+            Opens the dashboard when standard output is a terminal; prints progress lines \
+            otherwise or with --headless. A run folder holds config.json, metrics.jsonl, \
+            loss_log.txt, checkpoints/ and previews/. Ctrl-C or SIGTERM saves a checkpoint \
+            and exits; --resume RUN_DIR continues exactly where the last checkpoint left off.
+            """)
+
+    @Option(help: "Dataset folder in the CycleGAN layout (trainA, trainB, optional testA, testB).") var data: String?
+    @Option(help: "Domain A (source) folder, instead of --data.") var domainA: String?
+    @Option(help: "Domain B (target) folder, instead of --data.") var domainB: String?
+    @Option(help: "Preset: tiny, small or paper.") var preset: String = "tiny"
+    @Option(help: "Image channels (1 or 3); default: 3 if the first domain-A image has colour, else 1.") var channels: Int?
+    @Option(help: "Crop size in pixels.") var size: Int?
+    @Option var ngf: Int?
+    @Option var blocks: Int?
+    @Option var ndf: Int?
+    @Option(name: .customLong("lr"), help: "Learning rate.") var learningRate: Float?
+    @Option(help: "Epochs (an epoch is max(|A|, |B|) iterations).") var epochs: Int?
+    @Option(name: .customLong("lambda"), help: "Cycle-consistency weight.") var lambda: Float?
+    @Option(help: "Attention threshold for stage 2 and the previews.") var tau: Float?
+    @Option(help: "Stage 2 starts at this fraction of the epochs.") var switchFraction: Double?
+    @Option(help: "Image pool size.") var poolSize: Int?
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Flag(help: "Train the CycleGAN baseline (attention fixed to 1).") var baseline = false
+    @Flag(help: "Only the spec's augmentation (no vertical flips or 90-degree rotations).") var noMicroscopyAugmentation = false
+    @Option(help: "Run folder (default runs/<timestamp>).") var runDir: String?
+    @Option(help: "Continue the run in this folder from its newest checkpoint.") var resume: String?
+    @Option(help: "Stop after this step.") var maxSteps: Int?
+    @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int = 500
+    @Option(help: "Recompute previews every this many steps.") var previewEvery: Int = 20
+    @Option(help: "Write a preview PNG strip every this many steps.") var previewPNGEvery: Int = 500
+    @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "No dashboard: progress lines only.") var headless = false
+    @Option(help: "Dashboard theme: a name in themes/ or a theme file.") var theme: String = "default"
+    @Option(help: "Colours: truecolor, 256, 16 or none (default: detected).") var color: String?
+
+    func run() throws {
+        let (engine, dir) = try makeEngine()
+        let recorder = MetricsRecorder(dir, after: engine.trainer.step)
+        engine.observers.add(recorder)
+        engine.observers.add(PreviewRecorder(dir, every: previewPNGEvery))
+        let interactive = !headless && isatty(STDOUT_FILENO) == 1 && isatty(STDIN_FILENO) == 1
+        if engine.data.convertedToGray { warn("colour images were converted to gray for a 1-channel model") }
+        let ok: Bool
+        if interactive {
+            ok = try runDashboard(engine: engine, theme: theme, color: color)
+        } else {
+            ok = runHeadless(engine)
+        }
+        if let e = recorder.error { warn(e) }
+        if !ok { throw ExitCode.failure }
+    }
+
+    func makeEngine() throws -> (TrainingEngine, RunDirectory) {
+        var options = EngineOptions()
+        options.checkpointEvery = checkpointEvery
+        options.previewEvery = previewEvery
+        options.maxSteps = maxSteps
+        options.threads = threads
+        if let resume {
+            let dir = RunDirectory(resume)
+            guard let info = try? JSONDecoder().decode(RunInfo.self, from: Data(contentsOf: URL(fileURLWithPath: dir.path + "/run.json"))) else {
+                throw ValidationError("'\(resume)' is not a run folder (no readable run.json)")
+            }
+            guard let newest = dir.checkpoints().last else { throw ValidationError("'\(resume)' has no checkpoint to resume from") }
+            let (_, config, _) = try Checkpoint.loadModel(newest.path)
+            guard let config else { throw ValidationError("'\(newest.path)' holds weights only") }
+            options.runDirectory = dir
+            options.runName = dir.name
+            let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed)
+            return (try TrainingEngine(resuming: data, options: options), dir)
+        }
+        guard (data != nil) != (domainA != nil || domainB != nil), data != nil || (domainA != nil && domainB != nil) else {
+            throw ValidationError("give either --data DIR or both --domain-a and --domain-b (or --resume RUN_DIR)")
+        }
+        let info = RunInfo(data: data.map(absolute), domainA: domainA.map(absolute), domainB: domainB.map(absolute),
+                           microscopyAugmentation: !noMicroscopyAugmentation)
+        var config = try Config(preset: preset)
+        let folders = try folders(info)
+        config.channels = try channels ?? firstImageChannels(folders.trainA)
+        config.imageSize = size ?? config.imageSize
+        config.ngf = ngf ?? config.ngf
+        config.blocks = blocks ?? config.blocks
+        config.ndf = ndf ?? config.ndf
+        config.learningRate = learningRate ?? config.learningRate
+        config.epochs = epochs ?? config.epochs
+        config.lambda = lambda ?? config.lambda
+        config.tau = tau ?? config.tau
+        config.switchFraction = switchFraction ?? config.switchFraction
+        config.poolSize = poolSize ?? config.poolSize
+        config.seed = seed ?? config.seed
+        config.baseline = baseline
+        try config.validate()
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        let dir = RunDirectory(runDir ?? "runs/\(stamp)")
+        if !dir.checkpoints().isEmpty {
+            throw ValidationError("'\(dir.path)' already holds a run: continue it with --resume \(dir.path), or choose another --run-dir")
+        }
+        options.runDirectory = dir
+        options.runName = dir.name
+        let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed)
+        let engine = try TrainingEngine(config: config, data: data, options: options)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try enc.encode(info).write(to: URL(fileURLWithPath: dir.path + "/run.json"), options: .atomic)
+        return (engine, dir)
+    }
+
+    func folders(_ info: RunInfo) throws -> DatasetFolders {
+        if let d = info.data { return try DatasetFolders(cycleGANRoot: d) }
+        return try DatasetFolders(domainA: info.domainA ?? "", domainB: info.domainB ?? "")
+    }
+
+    func loadData(_ info: RunInfo, channels: Int, size: Int, seed: UInt64) throws -> TrainingData {
+        try TrainingData(folders: folders(info), channels: channels, cropSize: size, seed: seed,
+                         microscopy: info.microscopyAugmentation)
+    }
+
+    func firstImageChannels(_ folder: PNGFolder) throws -> Int {
+        guard let first = folder.files.first else { throw ValidationError("'\(folder.directory)' holds no PNG files") }
+        return try Image(pngFile: first).channels == 1 ? 1 : 3
+    }
+}
+
+func absolute(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
+}
+
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("aggan: warning: \(message)\n".utf8))
+}
+
+/// Stops the engine (saving a checkpoint) on SIGINT and SIGTERM.
+func installStopSignals(_ engine: TrainingEngine) -> [DispatchSourceSignal] {
+    let queue = DispatchQueue(label: "aggan.signals")
+    return [SIGINT, SIGTERM].map { sig in
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+        source.setEventHandler { engine.send(.stop(save: true)) }
+        source.resume()
+        return source
+    }
+}
+
+/// Progress lines: a bar redrawn in place on a terminal, plain lines otherwise.
+final class HeadlessProgress: TrainingObserver, @unchecked Sendable {
+    private let terminal = isatty(STDERR_FILENO) == 1
+    private var lastLine = Date.distantPast
+    private var lastMessage: String?
+
+    func didPublish(_ s: TrainingSnapshot) {
+        if let m = s.message, m != lastMessage {
+            lastMessage = m
+            emit((terminal ? "\r\u{1B}[K" : "") + m + "\n")
+        }
+        let final = s.state != .running && s.state != .idle && s.state != .paused
+        guard final || Date().timeIntervalSince(lastLine) >= (terminal ? 0.2 : 10) else { return }
+        lastLine = Date()
+        let pct = Double(s.step) / Double(max(1, s.totalSteps))
+        let eta = s.eta.map(formatDuration) ?? "?"
+        let losses = s.losses.map { l in
+            "g \(String(format: "%.3f", l.gTotal)) cyc \(String(format: "%.3f/%.3f", l.cycS, l.cycT)) d \(String(format: "%.3f/%.3f", l.dS, l.dT))"
+        } ?? ""
+        let head = "step \(s.step)/\(s.totalSteps) epoch \(s.epoch + 1)/\(s.config.epochs) stage \(s.stage) "
+            + String(format: "%.2f it/s", s.iterationsPerSecond) + " ETA \(eta) " + losses
+        if terminal {
+            let width = 24, filled = Int(pct * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            emit("\r\u{1B}[K\(bar) \(String(format: "%3.0f%%", pct * 100)) \(head)" + (final ? "\n" : ""))
+        } else {
+            emit(head + "\n")
+        }
+    }
+
+    private func emit(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+}
+
+/// Runs the engine to the end with progress lines. Returns false when training failed.
+func runHeadless(_ engine: TrainingEngine) -> Bool {
+    let signals = installStopSignals(engine)
+    engine.observers.add(HeadlessProgress())
+    engine.start()
+    engine.waitUntilFinished()
+    withExtendedLifetime(signals) {}
+    let last = engine.latestSnapshot
+    if last?.state == .failed {
+        FileHandle.standardError.write(Data("aggan: \(last?.message ?? "training failed")\n".utf8))
+        return false
+    }
+    return true
+}
