@@ -143,8 +143,8 @@ public struct SampleEvaluation: Sendable, Equatable, Codable {
 /// Each metric is the mean over the samples where it is defined. A PSNR of `+infinity`
 /// (output identical to the truth in that region) would make a mean infinite, so
 /// infinite values are left out of the mean and counted in `infiniteCounts` (key
-/// `variant.metric`, for example `identity.psnr_db`); the mean is `+infinity` only when
-/// every defined value is.
+/// `variant.metric`, for example `identity.psnr_db`); when every defined value is
+/// infinite, the mean is `+infinity` (and nothing is counted).
 public struct EvaluationSummary: Sendable, Equatable, Codable {
     public var model: VariantMetrics
     public var identity: VariantMetrics
@@ -152,7 +152,7 @@ public struct EvaluationSummary: Sendable, Equatable, Codable {
     public var truthMeanInside: Double?
     /// Mean IoU and Dice at tau; the best mean IoU over the sweep and its threshold.
     public var attention: AttentionMetrics
-    /// Infinite values left out of a mean, by `variant.metric`; only non-zero counts.
+    /// Infinite values left out of a mean of finite ones, by `variant.metric`.
     public var infiniteCounts: [String: Int]
 
     enum CodingKeys: String, CodingKey {
@@ -208,6 +208,8 @@ public enum Evaluation {
         guard !samples.isEmpty else { throw InferenceError("no held-out samples to evaluate") }
         guard tau.isFinite, tau >= 0, tau <= 1 else { throw InferenceError("tau must be in [0, 1], got \(tau)") }
         let translator = ImageTranslator(model: model, direction: .st, mode: mode, tau: tau, tiling: tiling)
+        // A == 1 composes to G(x) whatever the mode (a threshold of 1 would otherwise zero it).
+        let fullChange = ImageTranslator(model: model, direction: .st, mode: .soft, tau: tau, tiling: tiling)
         let baseline = model.attentionIsOne
         defer { model.attentionIsOne = baseline }
         var results: [SampleEvaluation] = []
@@ -220,7 +222,7 @@ public enum Evaluation {
                 model.attentionIsOne = baseline
                 let translated = try translator.translate(input)
                 model.attentionIsOne = true
-                let full = try translator.translate(input)
+                let full = try fullChange.translate(input)
                 model.attentionIsOne = baseline
 
                 let attention = try attentionMetrics(translated.attentionValues, width: input.width,
@@ -271,8 +273,8 @@ public enum Evaluation {
             let defined = values.compactMap { $0 }
             guard !defined.isEmpty else { return nil }
             let finite = defined.filter { $0.isFinite }
-            if finite.count < defined.count { infinite[key] = defined.count - finite.count }
             guard !finite.isEmpty else { return defined[0] }
+            if finite.count < defined.count { infinite[key] = defined.count - finite.count }
             return finite.reduce(0, +) / Double(finite.count)
         }
         func meanVariant(_ name: String, _ pick: (SampleEvaluation) -> VariantMetrics) -> VariantMetrics {

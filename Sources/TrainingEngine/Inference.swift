@@ -23,7 +23,9 @@ public struct InferenceError: Error, CustomStringConvertible, Equatable, Sendabl
 /// as the PyTorch reference does it (`read_png`, `to_uint8` in aggan_reference.py).
 ///
 /// - In: level `v` of an 8-bit file -> `Float(v) / 127.5 - 1` (float32); 16-bit:
-///   `Float(v) / 32767.5 - 1`. This is `Image.toTensor(channels:)`.
+///   `Float(v) / 32767.5 - 1`. This is `Image.toTensor(channels:)`: it computes `2 p - 1`
+///   from the stored `p = Float(v) / 255` (resp. 65535), and doubling is exact in binary
+///   floating point, so `2 p` is `Float(v) / 127.5` bit for bit (tested for every level).
 /// - Out: `y` -> `round((y + 1) * 127.5)` (float32, round half to even, clamped to
 ///   0...255; NaN -> 0); 16-bit: `(y + 1) * 32767.5` clamped to 0...65535.
 /// - Attention maps: `a` -> `round(a * 255)` (resp. 65535), the same rounding.

@@ -1,0 +1,32 @@
+import AGGAN
+import ArgumentParser
+import TrainingEngine
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a checkpoint on held-out pairs and masks.",
+        discussion: """
+            Reads DIR/testA, DIR/testB_truth and DIR/testMasks (as `aggan samples` writes \
+            them), translates testA a2b and compares, with the truth, the model, the \
+            identity (input unchanged) and the same checkpoint with attention forced to 1 \
+            (CycleGAN-style full-image change): PSNR, SSIM, PSNR and MAE inside and outside \
+            the mask, background drift, the mean level inside the mask, and the IoU and Dice \
+            of the thresholded attention.
+            """)
+
+    @Option(help: "Checkpoint (aggan's, or a weights-only safetensors file of the spec).") var checkpoint: String
+    @Option(help: "Dataset folder with testA, testB_truth and testMasks.") var data: String
+    @Option(help: "Threshold mode of the model: soft, zero or binary.") var mode: String = "soft"
+    @Option(help: "Threshold of the mode and of the attention IoU (default: the checkpoint's, else 0.1).") var tau: Float?
+    @Flag(help: "Print a JSON object (means and per-sample values) instead of the table.") var json = false
+
+    func validate() throws {
+        _ = try parseMode(mode)
+        try checkTau(tau)
+    }
+
+    func run() throws {
+        let report = try Evaluation.evaluate(checkpoint: checkpoint, data: data, mode: try parseMode(mode), tau: tau)
+        print(json ? try report.json() : report.table())
+    }
+}

@@ -1,0 +1,73 @@
+import AGGAN
+import ArgumentParser
+import Foundation
+import Imaging
+import TrainingEngine
+
+/// `--direction`, `--mode` and `--tau` shared by translate and eval.
+func parseMode(_ text: String) throws -> ThresholdMode {
+    guard let mode = ThresholdMode(rawValue: text) else {
+        throw ValidationError("--mode must be soft, zero or binary, got '\(text)'")
+    }
+    return mode
+}
+
+func checkTau(_ tau: Float?) throws {
+    if let tau, !(tau >= 0 && tau <= 1) { throw ValidationError("--tau must be in [0, 1], got \(tau)") }
+}
+
+struct Translate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Translate PNG images of any size with a checkpoint.",
+        discussion: """
+            Writes each result under the input's file name into the output folder, at the \
+            input's bit depth unless --bit-depth says otherwise. Never overwrites an input; \
+            refuses existing outputs unless --force. Images larger than --max-pixels are \
+            translated in overlapping tiles (instance normalisation makes tiled results \
+            differ slightly from whole-image ones).
+            """)
+
+    @Option(help: "Checkpoint (aggan's, or a weights-only safetensors file of the spec).") var checkpoint: String
+    @Argument(help: "PNG files or folders of PNG files.") var inputs: [String]
+    @Option(help: "Output folder (created if missing).") var output: String
+    @Option(help: "a2b (S -> T) or b2a (T -> S).") var direction: String = "a2b"
+    @Option(help: "Threshold mode: soft (A), zero (A * 1[A > tau]) or binary (1[A > tau]).") var mode: String = "soft"
+    @Option(help: "Threshold of the zero and binary modes (default: the checkpoint's, else 0.1).") var tau: Float?
+    @Flag(help: "Also write each attention map as NAME_attention.png.") var attention = false
+    @Flag(help: "Replace existing output files.") var force = false
+    @Option(help: "Output bit depth, 8 or 16 (default: the input's).") var bitDepth: Int?
+    @Option(help: "Translate images with more pixels than this in tiles.") var maxPixels: Int = 1024 * 1024
+    @Option(help: "Tile side in pixels (a multiple of 4).") var tile: Int = 256
+    @Option(help: "Tile overlap in pixels.") var overlap: Int = 32
+
+    func validate() throws {
+        guard Direction(rawValue: direction) != nil else {
+            throw ValidationError("--direction must be a2b or b2a, got '\(direction)'")
+        }
+        _ = try parseMode(mode)
+        try checkTau(tau)
+        if let bitDepth, bitDepth != 8 && bitDepth != 16 {
+            throw ValidationError("--bit-depth must be 8 or 16, got \(bitDepth)")
+        }
+        do {
+            try TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap).validate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() throws {
+        let plan = try TranslationPlan(inputs: inputs, outputDirectory: output, attentionMaps: attention, force: force)
+        let (model, config, _) = try Checkpoint.loadModel(checkpoint)
+        let translator = ImageTranslator(
+            model: model, direction: Direction(rawValue: direction) ?? .st, mode: try parseMode(mode),
+            tau: tau ?? config?.tau ?? 0.1,
+            tiling: TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap))
+        try translator.run(plan, bitDepth: bitDepth, warning: { message in
+            FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+        }, progress: { item, result in
+            let tiles = result.tiles > 1 ? " (\(result.tiles) tiles)" : ""
+            print("\(item.input) -> \(item.output)\(tiles)")
+        })
+    }
+}
