@@ -28,8 +28,8 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
     }
     let g = Window(channels: c, height: h, width: wd, kh: kh, kw: kw, stride: stride, pad: padding, outH: oh, outW: ow)
     let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
-    var out = [Float](repeating: 0, count: n * o * g.cols)
-    var col = [Float](repeating: 0, count: direct ? 0 : g.rows * g.cols)
+    var out = uninitializedFloats(n * o * g.cols)          // every row written by sgemm (beta 0)
+    var col = uninitializedFloats(direct ? 0 : g.rows * g.cols)  // written by im2col
     x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
             out.withUnsafeMutableBufferPointer { yp in
@@ -51,9 +51,9 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: g.cols)) }
         guard x.requiresGrad || w.requiresGrad else { return }
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
-        var dw = [Float](repeating: 0, count: w.requiresGrad ? w.count : 0)
-        var col = [Float](repeating: 0, count: direct ? 0 : g.rows * g.cols)
-        var dcol = [Float](repeating: 0, count: x.requiresGrad && !direct ? g.rows * g.cols : 0)
+        var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)  // sgemm with beta 0 for the first sample
+        var col = uninitializedFloats(direct ? 0 : g.rows * g.cols)
+        var dcol = uninitializedFloats(x.requiresGrad && !direct ? g.rows * g.cols : 0)
         x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
         gy.withUnsafeBufferPointer { gp in
@@ -108,8 +108,8 @@ public func convTranspose2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stri
     guard oh >= 1, ow >= 1 else { throw TensorError.shapeMismatch(op: op, "input \(x.shape) gives an empty output \(oh)x\(ow)") }
     // The output plays the image of a convolution whose window positions are the input pixels.
     let g = Window(channels: cout, height: oh, width: ow, kh: kh, kw: kw, stride: stride, pad: padding, outH: h, outW: wd)
-    var out = [Float](repeating: 0, count: n * cout * oh * ow)
-    var col = [Float](repeating: 0, count: g.rows * g.cols)
+    var out = [Float](repeating: 0, count: n * cout * oh * ow)  // col2im adds into it
+    var col = uninitializedFloats(g.rows * g.cols)
     x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
             out.withUnsafeMutableBufferPointer { yp in
@@ -129,9 +129,9 @@ public func convTranspose2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stri
     return Tensor(op: op, shape: [n, cout, oh, ow], data: out, parents: parents) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: cout, plane: oh * ow)) }
         guard x.requiresGrad || w.requiresGrad else { return }
-        var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
-        var dw = [Float](repeating: 0, count: w.requiresGrad ? w.count : 0)
-        var gcol = [Float](repeating: 0, count: g.rows * g.cols)
+        var dx = uninitializedFloats(x.requiresGrad ? x.count : 0)  // sgemm with beta 0
+        var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)
+        var gcol = uninitializedFloats(g.rows * g.cols)
         x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
         gy.withUnsafeBufferPointer { gp in

@@ -168,7 +168,7 @@ struct Broadcast {
 
 @inline(__always)
 func broadcastApply(_ a: [Float], _ b: [Float], _ bc: Broadcast, _ f: (Float, Float) -> Float) -> [Float] {
-    var out = [Float](repeating: 0, count: bc.shape.reduce(1, *))
+    var out = uninitializedFloats(bc.shape.reduce(1, *))  // every run written below
     a.withUnsafeBufferPointer { ap in
         b.withUnsafeBufferPointer { bp in
             out.withUnsafeMutableBufferPointer { op in

@@ -110,3 +110,10 @@ func floorDiv(_ a: Int, _ b: Int) -> Int {
     let q = a / b
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }
+
+/// An array of `count` floats that the caller overwrites entirely before reading (skips
+/// the zero fill, which otherwise costs a pass over memory per op).
+@inline(__always)
+func uninitializedFloats(_ count: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+}

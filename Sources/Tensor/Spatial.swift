@@ -19,7 +19,7 @@ extension Tensor {
         // Source index of every output column and row (shared by all planes).
         let srcX = (0..<ow).map { reflect($0 - p, w) }
         let srcY = (0..<oh).map { reflect($0 - p, h) }
-        var out = [Float](repeating: 0, count: n * c * oh * ow)
+        var out = uninitializedFloats(n * c * oh * ow)  // every row written below
         data.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { yp in
                 for plane in 0..<(n * c) {
@@ -57,7 +57,7 @@ extension Tensor {
         try require4D(self, op, "input")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let oh = 2 * h, ow = 2 * w
-        var out = [Float](repeating: 0, count: n * c * oh * ow)
+        var out = uninitializedFloats(n * c * oh * ow)  // both rows of each pair written below
         data.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { yp in
                 for plane in 0..<(n * c) {
@@ -98,9 +98,8 @@ extension Tensor {
             throw TensorError.shapeMismatch(op: op, "input \(shape) needs weight and bias [\(c)], got \(weight.shape) and \(bias.shape)")
         }
         let plane = h * w
-        var xhat = [Float](repeating: 0, count: count)
+        var xhat = uninitializedFloats(count), out = uninitializedFloats(count)  // every plane written below
         var invStd = [Float](repeating: 0, count: n * c)
-        var out = [Float](repeating: 0, count: count)
         data.withUnsafeBufferPointer { xp in
             xhat.withUnsafeMutableBufferPointer { hp in
                 out.withUnsafeMutableBufferPointer { yp in
@@ -122,7 +121,7 @@ extension Tensor {
         }
         let x = self
         return Tensor(op: op, shape: shape, data: out, parents: [x, weight, bias]) { g in
-            var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
+            var dx = uninitializedFloats(x.requiresGrad ? x.count : 0)  // every plane written below
             var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
             g.withUnsafeBufferPointer { gp in
                 xhat.withUnsafeBufferPointer { hp in

@@ -10,7 +10,7 @@ struct Forward: ParsableCommand {
         discussion: "Writes st.attention, st.generated, st.composite, st.composite_tau, the same for ts., and input: the names the PyTorch reference's `forward` writes, so the two can be compared number by number.")
 
     @Option(help: "Checkpoint (aggan's or a weights-only safetensors file of the spec).") var checkpoint: String
-    @Option(help: "Input tensor file (safetensors with a tensor `input` [1, C, H, W]) or PNG.") var input: String
+    @Option(help: "Input PNG (or a safetensors file with a tensor `input` [1, C, H, W]).") var input: String
     @Option(help: "Output safetensors file.") var output: String
     @Option(help: "Threshold for composite_tau.") var tau: Float = 0.1
 
