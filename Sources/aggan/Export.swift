@@ -1,0 +1,21 @@
+import AGGAN
+import ArgumentParser
+import NeuralNet
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a checkpoint's weights alone (the six networks, spec names, float32).",
+        discussion: "The result loads strictly into any PyTorch model of the spec, e.g. shared/bench/aggan_reference.py's `forward`, or with `load_state_dict(load_file(path), strict=True)`.")
+
+    @Option(help: "aggan checkpoint.") var checkpoint: String
+    @Option(help: "Weights-only safetensors file to write.") var output: String
+
+    func run() throws {
+        let (model, config, _) = try Checkpoint.loadModel(checkpoint)
+        var meta = ["format": "aggan-weights", "channels": "\(model.channels)", "ngf": "\(model.ngf)",
+                    "blocks": "\(model.blocks)", "ndf": "\(model.ndf)"]
+        if let config { meta["baseline"] = "\(config.baseline)" }
+        try Safetensors.write(Checkpoint.weightsFile(model, metadata: meta), to: output)
+        print("wrote \(output) (\(model.parameterCount) parameters)")
+    }
+}
