@@ -31,8 +31,10 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
+# A new run folder each time (runs/demo-<time>); continue one with
+# `.build/release/aggan train --resume runs/demo-<time>`.
 demo: release
-	$(RELEASE_BIN) train --data samples/nuclei --preset tiny --run-dir runs/demo
+	$(RELEASE_BIN) train --data samples/nuclei --preset tiny --run-dir runs/demo-$$(date +%Y%m%d-%H%M%S)
 
 bench: release
 	$(RELEASE_BIN) bench --preset tiny
