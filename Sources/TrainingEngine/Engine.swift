@@ -194,7 +194,17 @@ public final class TrainingEngine: @unchecked Sendable {
         publish()
     }
 
+    /// The last step of this run: the schedule's end or `maxSteps`.
+    private var endStep: Int { min(options.maxSteps ?? Int.max, trainer.config.totalSteps) }
+
     private func iterate() throws {
+        if trainer.step >= endStep {
+            // Nothing left to do (--max-steps at or below a resumed step, or a finished run).
+            state = .finished
+            refreshPreviews()
+            publish()
+            return
+        }
         let (s, t) = try data.next()
         let losses = try trainer.step(s, t)
         if pendingSteps > 0 { pendingSteps -= 1 }
@@ -206,8 +216,7 @@ public final class TrainingEngine: @unchecked Sendable {
             secondsPerIteration = secondsPerIteration.map { 0.9 * $0 + 0.1 * dt } ?? dt
         }
         lastIterationEnd = state == .running ? now : nil
-        let end = min(options.maxSteps ?? Int.max, trainer.config.totalSteps)
-        if trainer.step >= end {
+        if trainer.step >= endStep {
             state = .finished
             saveCheckpoint()
         } else if options.checkpointEvery > 0 && trainer.step % options.checkpointEvery == 0 {
@@ -274,7 +283,7 @@ public final class TrainingEngine: @unchecked Sendable {
     private func publish() {
         sequence += 1
         let config = trainer.config
-        let remaining = Double(min(options.maxSteps ?? Int.max, config.totalSteps) - trainer.step)
+        let remaining = Double(endStep - trainer.step)
         let switchStep = config.baseline ? nil : config.switchEpoch * config.iterationsPerEpoch
         let snapshot = TrainingSnapshot(
             runName: options.runName, config: config, step: trainer.step, totalSteps: config.totalSteps,

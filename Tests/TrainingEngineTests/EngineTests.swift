@@ -193,3 +193,18 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(got, expected)
     }
 }
+
+final class EngineEndTests: XCTestCase {
+    func testMaxStepsZeroRunsNothing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-end-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try TrainingData(folders: makeDataset(in: dir), channels: 1, cropSize: 32, seed: 5)
+        var o = EngineOptions()
+        o.maxSteps = 0
+        let engine = try TrainingEngine(config: engineConfig(), data: data, options: o)
+        engine.send(.start)
+        XCTAssertFalse(engine.pump())
+        XCTAssertEqual(engine.trainer.step, 0)
+        XCTAssertEqual(engine.latestSnapshot?.state, .finished)
+    }
+}
