@@ -7,7 +7,9 @@
 #ifndef _XOPEN_SOURCE_EXTENDED
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
+#include <langinfo.h>
 #include <locale.h>
+#include <stdio.h>
 #include <ncurses.h>
 
 // What Swift cannot import: macros with arguments or casts, and the globals that Swift 6
@@ -20,6 +22,13 @@ static inline int aggan_colors(void) { return COLORS; }
 static inline int aggan_color_pairs(void) { return COLOR_PAIRS; }
 static inline int aggan_maxy(WINDOW *w) { return getmaxy(w); }
 static inline int aggan_maxx(WINDOW *w) { return getmaxx(w); }
+static inline FILE *aggan_stdout(void) { return stdout; }
+static inline FILE *aggan_stdin(void) { return stdin; }
+static inline int aggan_ok(void) { return OK; }
+static inline int aggan_err(void) { return ERR; }
+
+// The character set of the current locale (`UTF-8` when braille can show).
+static inline const char *aggan_codeset(void) { return nl_langinfo(CODESET); }
 
 // Attributes.
 static inline attr_t aggan_a_normal(void) { return A_NORMAL; }

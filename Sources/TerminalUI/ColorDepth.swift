@@ -107,6 +107,33 @@ public enum ColorConversion {
         return UInt8(best)
     }
 
+    /// Like `ansi16Index`, but a colour with a clear hue keeps it: the nearest of red,
+    /// yellow, green, cyan, blue and magenta by hue, bright when the colour is light or
+    /// pastel. Muted theme colours (`#e06c75`) are nearer grey than any ANSI colour by
+    /// distance, which would draw every curve of a chart grey; greys still go to
+    /// `ansi16Index`.
+    public static func ansi16HueIndex(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
+        let ri = Int(r), gi = Int(g), bi = Int(b)
+        let hi = max(ri, gi, bi), lo = min(ri, gi, bi)
+        let chroma = hi - lo
+        guard chroma >= 48 else { return ansi16Index(r, g, b) }
+        var hue: Double
+        let c = Double(chroma)
+        if hi == ri {
+            hue = 60 * (Double(gi - bi) / c)
+        } else if hi == gi {
+            hue = 60 * (Double(bi - ri) / c + 2)
+        } else {
+            hue = 60 * (Double(ri - gi) / c + 4)
+        }
+        if hue < 0 { hue += 360 }
+        // Sectors centred on 0 (red), 60 (yellow), 120 (green), 180 (cyan), 240 (blue), 300 (magenta).
+        let base: [UInt8] = [1, 3, 2, 6, 4, 5]
+        let sector = Int(((hue + 30) / 60).rounded(.down)) % 6
+        let bright = lo >= 96 || hi >= 240
+        return base[sector] + (bright ? 8 : 0)
+    }
+
     static func distanceSquared(_ r0: Int, _ g0: Int, _ b0: Int, _ r1: Int, _ g1: Int, _ b1: Int) -> Int {
         (r0 - r1) * (r0 - r1) + (g0 - g1) * (g0 - g1) + (b0 - b1) * (b0 - b1)
     }

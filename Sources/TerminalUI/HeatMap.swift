@@ -148,6 +148,7 @@ public enum HeatMap {
         let values = apply(view, to: map.values)
         let binary: Bool
         if case .binary = view { binary = true } else { binary = false }
+        let heat = theme.heatGradient
         switch rendering {
         case .ascii:
             let cells = Raster.resample(values, width: map.width, height: map.height,
@@ -156,7 +157,7 @@ public enum HeatMap {
                 for c in 0..<area.width {
                     let v = cells[r * area.width + c]
                     let ch: Character = binary ? (v >= 0.5 ? "#" : " ") : rampCharacter(v)
-                    let fg = binary ? theme[.heatEnd] : theme.heat(Double(v))
+                    let fg = binary ? heat.end : heat(Double(v))
                     canvas.set(ch, x: area.x + c, y: area.y + r, style: Style(fg: fg))
                 }
             }
@@ -164,7 +165,7 @@ public enum HeatMap {
             let pixels = Raster.resample(values, width: map.width, height: map.height,
                                          toWidth: area.width, toHeight: area.height * 2)
             func color(_ v: Float) -> Color {
-                binary ? (v >= 0.5 ? theme[.heatEnd] : theme[.heatStart]) : theme.heat(Double(v))
+                binary ? (v >= 0.5 ? heat.end : heat.start) : heat(Double(v))
             }
             for r in 0..<area.height {
                 for c in 0..<area.width {

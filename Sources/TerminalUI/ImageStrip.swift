@@ -70,10 +70,13 @@ public enum ImageStrip {
         let area = Rect(x: rect.x, y: rect.y, width: size.width, height: size.height)
         guard !area.isEmpty else { return area }
         let rowsOfPixels = rendering == .halfBlock ? area.height * 2 : area.height
-        let planes = (0..<3).map {
+        // A grey image resamples its one plane once.
+        let distinct = image.channels == 1 ? 1 : 3
+        let resampled = (0..<distinct).map {
             Raster.resample(Array(image.plane($0)), width: image.width, height: image.height,
                             toWidth: area.width, toHeight: rowsOfPixels)
         }
+        let planes = distinct == 1 ? [resampled[0], resampled[0], resampled[0]] : resampled
         func byte(_ v: Float) -> UInt8 { UInt8((min(max(v.isNaN ? 0 : v, 0), 1) * 255).rounded()) }
         func color(_ i: Int) -> Color { .rgb(byte(planes[0][i]), byte(planes[1][i]), byte(planes[2][i])) }
         for r in 0..<area.height {

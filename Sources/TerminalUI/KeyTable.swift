@@ -68,6 +68,7 @@ public enum KeyAction: String, CaseIterable, Sendable {
     case smoothingDown
     case smoothingUp
     case toggleLogScale
+    case toggleXAxis
     case save
     case nextTheme
     case help
@@ -127,6 +128,7 @@ public enum KeyTable {
         KeyBinding([c(">"), c(".")], .smoothingUp, help: "more smoothing of the loss curves", hint: "smooth",
                    hintPriority: 1),
         KeyBinding([c("l")], .toggleLogScale, help: "log scale for the losses on or off", hint: "log", hintPriority: 1),
+        KeyBinding([c("x")], .toggleXAxis, help: "loss x axis in steps or epochs"),
         KeyBinding([c("s")], .save, help: "save a checkpoint now", hint: "save", hintPriority: 5),
         KeyBinding([c("T")], .nextTheme, help: "next colour theme", hint: "theme", hintPriority: 0),
         KeyBinding([c("?"), c("h")], .help, help: "show or hide this help", hint: "help", hintPriority: 10),
@@ -210,12 +212,16 @@ public enum KeyTable {
     }
 
     /// The help overlay: a box titled `keys`, centred on the canvas over whatever is
-    /// there, listing every binding. Rows that do not fit are cut with a last `…` row.
+    /// there, listing every binding, with `any key closes this help` below the list (or,
+    /// when that line does not fit, on the bottom edge of the box). Rows that do not fit
+    /// are cut with a last `…` row.
     public static func drawHelp(theme: Theme, into canvas: inout Canvas) {
         let keyWidth = bindings.map { columnWidth(keyList($0)) }.max() ?? 0
         let closing = "any key closes this help"
         let textWidth = max(bindings.map { columnWidth($0.help) }.max() ?? 0, columnWidth(closing) - keyWidth - 2)
-        let inner = Size(width: 1 + keyWidth + 2 + textWidth + 1, height: bindings.count + 2)
+        // The closing line moves onto the border when it would cut the list.
+        let compact = canvas.height < bindings.count + 4 && canvas.height >= bindings.count + 2
+        let inner = Size(width: 1 + keyWidth + 2 + textWidth + 1, height: bindings.count + (compact ? 0 : 2))
         let outer = Size(width: min(canvas.width, inner.width + 2), height: min(canvas.height, inner.height + 2))
         guard outer.width >= 4, outer.height >= 3 else { return }
         let box = canvas.bounds.centered(outer)
@@ -225,7 +231,7 @@ public enum KeyTable {
                    titleStyle: theme.style(.title, .bold))
         let inside = box.inset(by: 1)
         let rows = inside.height
-        let listed = rows >= bindings.count + 2 ? bindings.count : max(0, rows - 1)
+        let listed = rows >= inner.height ? bindings.count : max(0, rows - 1)
         for (i, b) in bindings.prefix(listed).enumerated() {
             let y = inside.y + i
             canvas.put(keyList(b), x: inside.x + 1, y: y, style: theme.style(.hiFg, .bold), clip: inside)
@@ -233,6 +239,10 @@ public enum KeyTable {
         }
         if listed < bindings.count {
             canvas.put("…", x: inside.x + 1, y: inside.y + listed, style: theme.style(.inactiveFg), clip: inside)
+        } else if compact {
+            let note = " " + closing + " "
+            canvas.put(note, x: box.maxX - 2 - columnWidth(note), y: box.maxY - 1, style: theme.style(.inactiveFg),
+                       clip: box)
         } else {
             canvas.put(closing, x: inside.maxX - 1 - columnWidth(closing), y: inside.maxY - 1,
                        style: theme.style(.inactiveFg), clip: inside)

@@ -18,11 +18,15 @@ public struct ChartSeries: Sendable, Equatable {
     public var points: [ChartPoint]
     /// Which theme colour (`graph_1`... cycling); `nil` takes the series' position.
     public var colorIndex: Int?
+    /// The smoothed curve at the same points, when the caller computed it (over more
+    /// points than it passes, say); `nil` smooths `points` with the chart's weight.
+    public var smoothedValues: [Double]?
 
-    public init(name: String, points: [ChartPoint], colorIndex: Int? = nil) {
+    public init(name: String, points: [ChartPoint], colorIndex: Int? = nil, smoothedValues: [Double]? = nil) {
         self.name = name
         self.points = points
         self.colorIndex = colorIndex
+        self.smoothedValues = smoothedValues
     }
 
     /// A series with `y` values at x = `start`, `start + step`, ...
@@ -40,6 +44,24 @@ public struct ChartMarker: Sendable, Equatable {
         case stage
         /// A checkpoint: `┊` in `marker_checkpoint`.
         case checkpoint
+        /// Where the viewer is (a snapshot from the history): `│` in `hi_fg`.
+        case cursor
+
+        var glyph: Character {
+            switch self {
+            case .stage: return "┆"
+            case .checkpoint: return "┊"
+            case .cursor: return "│"
+            }
+        }
+
+        var themeKey: ThemeKey {
+            switch self {
+            case .stage: return .markerStage
+            case .checkpoint: return .markerCheckpoint
+            case .cursor: return .hiFg
+            }
+        }
     }
     public var x: Double
     public var label: String
@@ -69,9 +91,16 @@ public struct LineChartOptions: Sendable, Equatable {
     public var xTicks: [Double]?
     /// The most rows the legend may take.
     public var maxLegendRows: Int
+    /// Draw the row of x tick labels (off for a chart stacked above another).
+    public var showXAxis: Bool
+    /// The y labels take at least this many columns, so that stacked charts line up.
+    public var minLabelWidth: Int
+    /// The x range; `nil` takes the range of the data.
+    public var xRange: ClosedRange<Double>?
 
     public init(smoothing: Double = 0, logScale: Bool = false, logFloor: Double? = nil, showRaw: Bool = true,
-                xLabel: String = "step", xTicks: [Double]? = nil, maxLegendRows: Int = 2) {
+                xLabel: String = "step", xTicks: [Double]? = nil, maxLegendRows: Int = 2,
+                showXAxis: Bool = true, minLabelWidth: Int = 0, xRange: ClosedRange<Double>? = nil) {
         self.smoothing = smoothing
         self.logScale = logScale
         self.logFloor = logFloor
@@ -79,6 +108,9 @@ public struct LineChartOptions: Sendable, Equatable {
         self.xLabel = xLabel
         self.xTicks = xTicks
         self.maxLegendRows = maxLegendRows
+        self.showXAxis = showXAxis
+        self.minLabelWidth = minLabelWidth
+        self.xRange = xRange
     }
 }
 
@@ -161,7 +193,11 @@ public enum LineChart {
             let ys = s.points.map { $0.y }
             xs.append(s.points.map { $0.x })
             rawYs.append(ys)
-            mainYs.append(smoothing ? smooth(ys, weight: weight) : ys)
+            if smoothing, let given = s.smoothedValues, given.count == ys.count {
+                mainYs.append(given)
+            } else {
+                mainYs.append(smoothing ? smooth(ys, weight: weight) : ys)
+            }
         }
 
         // Log transform.
@@ -200,6 +236,10 @@ public enum LineChart {
         }
         yMin = transform(yMin)
         yMax = transform(yMax)
+        if let r = options.xRange, r.lowerBound.isFinite, r.upperBound.isFinite, xMin <= xMax {
+            xMin = r.lowerBound
+            xMax = r.upperBound
+        }
         let hasData = xMin <= xMax
         if hasData {
             let scale = max(abs(yMin), abs(yMax))
@@ -214,7 +254,7 @@ public enum LineChart {
         let legend = legendEntries(series, theme: theme)
         let legendLayout = layoutLegend(legend, width: rect.width)
         let legendRows = min(legendLayout.count, max(0, options.maxLegendRows), rect.height)
-        let plotRows = max(0, rect.height - legendRows - 1)
+        let plotRows = max(0, rect.height - legendRows - (options.showXAxis ? 1 : 0))
         drawLegend(legend, layout: legendLayout, rows: legendRows, theme: theme, into: &canvas,
                    at: Rect(x: rect.x, y: rect.maxY - legendRows, width: rect.width, height: legendRows))
         guard plotRows >= 1 else { return }
@@ -233,7 +273,7 @@ public enum LineChart {
             labelRows = count == 1 ? [0] : (0..<count).map { ($0 * (plotRows - 1) + (count - 1) / 2) / (count - 1) }
         }
         let labels = labelRows.map { Format.value(yValue(atRow: $0)) }
-        let labelWidth = min(labels.map(columnWidth).max() ?? 0, max(0, rect.width - 3))
+        let labelWidth = min(max(labels.map(columnWidth).max() ?? 0, options.minLabelWidth), max(0, rect.width - 3))
         let axisX = rect.x + labelWidth
         let plot = Rect(x: axisX + 1, y: rect.y, width: rect.maxX - axisX - 1, height: plotRows)
         for (r, label) in zip(labelRows, labels) {
@@ -290,9 +330,8 @@ public enum LineChart {
         var labelSpans: [(Int, Int)] = []
         for m in markers where m.x.isFinite && m.x >= xMin && m.x <= xMax {
             let col = dotX(m.x) / 2
-            let key: ThemeKey = m.kind == .stage ? .markerStage : .markerCheckpoint
-            markerGlyph[col] = m.kind == .stage ? "┆" : "┊"
-            markerStyle[col] = theme.style(key)
+            markerGlyph[col] = m.kind.glyph
+            markerStyle[col] = theme.style(m.kind.themeKey)
         }
 
         let baseColors = series.indices.map { theme.seriesColor(series[$0].colorIndex ?? $0) }
@@ -324,11 +363,11 @@ public enum LineChart {
             // Keep a blank between labels.
             if labelSpans.contains(where: { start <= $0.1 + 1 && $0.0 <= start + w }) { continue }
             labelSpans.append((start, start + w - 1))
-            let key: ThemeKey = m.kind == .stage ? .markerStage : .markerCheckpoint
-            canvas.put(m.label, x: plot.x + start, y: plot.y, style: theme.style(key), clip: plot)
+            canvas.put(m.label, x: plot.x + start, y: plot.y, style: theme.style(m.kind.themeKey), clip: plot)
         }
 
         // X ticks and the axis name.
+        guard options.showXAxis else { return }
         let axisRow = plot.maxY
         let ticks: [Double]
         if let given = options.xTicks {

@@ -62,10 +62,11 @@ public struct Theme: Sendable, Equatable {
     }
 
     /// The heat-map gradient at `t` in 0...1: `heat_start` -> `heat_mid` -> `heat_end`.
-    public func heat(_ t: Double) -> Color {
-        let t = t.isNaN ? 0 : min(max(t, 0), 1)
-        if t <= 0.5 { return self[.heatStart].mixed(with: self[.heatMid], t * 2) }
-        return self[.heatMid].mixed(with: self[.heatEnd], (t - 0.5) * 2)
+    public func heat(_ t: Double) -> Color { heatGradient(t) }
+
+    /// The heat-map gradient with its three colours looked up once, for drawing many cells.
+    public var heatGradient: HeatGradient {
+        HeatGradient(start: self[.heatStart], mid: self[.heatMid], end: self[.heatEnd])
     }
 
     /// The dark default theme (`themes/default.theme`, built in).
@@ -224,6 +225,17 @@ public struct Theme: Sendable, Equatable {
             throw ThemeError.unreadable(path: path, reason: "not UTF-8 text")
         }
         return text
+    }
+}
+
+/// `heat_start` -> `heat_mid` -> `heat_end` as a function of 0...1.
+public struct HeatGradient: Sendable, Equatable {
+    public var start: Color, mid: Color, end: Color
+
+    public func callAsFunction(_ t: Double) -> Color {
+        let t = t.isNaN ? 0 : min(max(t, 0), 1)
+        if t <= 0.5 { return start.mixed(with: mid, t * 2) }
+        return mid.mixed(with: end, (t - 0.5) * 2)
     }
 }
 

@@ -25,6 +25,12 @@ public struct DirectionPreview: Sendable, Equatable {
     public let backgroundDrift: Double
     /// Fraction of pixels with A > tau.
     public let fractionAboveTau: Double
+
+    public init(input: PreviewImage, attention: PreviewImage, generated: PreviewImage, composite: PreviewImage,
+                backgroundDrift: Double, fractionAboveTau: Double) {
+        self.input = input; self.attention = attention; self.generated = generated; self.composite = composite
+        self.backgroundDrift = backgroundDrift; self.fractionAboveTau = fractionAboveTau
+    }
 }
 
 /// A fixed preview sample in both directions: A -> B from a domain-A image and B -> A
@@ -34,6 +40,10 @@ public struct SamplePreview: Sendable, Equatable {
     public let nameA: String, nameB: String
     public let ab: DirectionPreview, ba: DirectionPreview
 
+    public init(index: Int, nameA: String, nameB: String, ab: DirectionPreview, ba: DirectionPreview) {
+        self.index = index; self.nameA = nameA; self.nameB = nameB; self.ab = ab; self.ba = ba
+    }
+
     public func direction(_ d: Direction) -> DirectionPreview { d == .st ? ab : ba }
 }
 
@@ -41,6 +51,8 @@ public struct SamplePreview: Sendable, Equatable {
 public struct LossPoint: Sendable, Equatable {
     public let step: Int
     public let losses: Losses
+
+    public init(step: Int, losses: Losses) { self.step = step; self.losses = losses }
 }
 
 /// Every iteration's losses, in chunks so that a snapshot can share them and the engine
@@ -51,6 +63,11 @@ public struct LossHistory: Sendable, Equatable {
     public private(set) var count = 0
 
     public init() {}
+
+    /// A history of `points`, oldest first (for tests, benchmarks and replays).
+    public init(points: [LossPoint]) {
+        for p in points { append(p) }
+    }
 
     mutating func append(_ p: LossPoint) {
         if chunks.isEmpty || chunks[chunks.count - 1].count == Self.chunkSize {
@@ -108,4 +125,18 @@ public struct TrainingSnapshot: Sendable {
     public let message: String?
     /// Increases with every published snapshot.
     public let sequence: Int
+
+    public init(runName: String, config: Config, step: Int, totalSteps: Int, epoch: Int, stage: Int,
+                stageSwitchStep: Int?, learningRate: Float, losses: Losses?, history: LossHistory,
+                iterationsPerSecond: Double, eta: Double?, tau: Float, mode: ThresholdMode, state: RunState,
+                previews: [SamplePreview], previewStep: Int, lastCheckpointStep: Int?, checkpointSteps: [Int],
+                message: String?, sequence: Int) {
+        self.runName = runName; self.config = config; self.step = step; self.totalSteps = totalSteps
+        self.epoch = epoch; self.stage = stage; self.stageSwitchStep = stageSwitchStep
+        self.learningRate = learningRate; self.losses = losses; self.history = history
+        self.iterationsPerSecond = iterationsPerSecond; self.eta = eta; self.tau = tau; self.mode = mode
+        self.state = state; self.previews = previews; self.previewStep = previewStep
+        self.lastCheckpointStep = lastCheckpointStep; self.checkpointSteps = checkpointSteps
+        self.message = message; self.sequence = sequence
+    }
 }

@@ -1,6 +1,78 @@
+import ArgumentParser
+import Foundation
+import TerminalUI
 import TrainingEngine
 
-/// The interactive dashboard (until it lands, the headless progress).
+/// The interactive dashboard: starts the engine, shows it until it ends, restores the
+/// terminal and prints a one-line summary. Returns false when training failed.
+///
+/// - Parameters:
+///   - theme: a theme name (`themes/NAME.theme`, `~/.config/aggan/themes`, or built in)
+///     or a path to a theme file; `T` cycles through this one and the others found.
+///   - color: `truecolor`, `256`, `16` or `none`; nil detects it (`NO_COLOR` respected).
 func runDashboard(engine: TrainingEngine, theme: String, color: String?) throws -> Bool {
-    runHeadless(engine)
+    let environment = ProcessInfo.processInfo.environment
+    let depth: ColorDepth
+    if let color {
+        guard let d = ColorDepth(name: color) else {
+            throw ValidationError("--color '\(color)' is not a colour depth (choose truecolor, 256, 16 or none)")
+        }
+        depth = d
+    } else {
+        depth = ColorDepth.detect(environment: environment)
+    }
+    let (themes, index) = try dashboardThemes(chosen: theme, environment: environment)
+    let term = environment["TERM"] ?? ""
+    if term.isEmpty || term == "dumb" {
+        warn("TERM='\(term)' cannot show the dashboard; printing progress lines instead")
+        return runHeadless(engine)
+    }
+    let options = DashboardOptions(themes: themes, themeIndex: index, colorDepth: depth)
+    let result: DashboardResult
+    do {
+        result = try DashboardApp.run(engine: engine, options: options)
+    } catch let error as TerminalError {
+        // The terminal could not be opened (the engine has not started): progress lines instead.
+        warn("\(error); printing progress lines instead")
+        return runHeadless(engine)
+    }
+    print(DashboardApp.summary(result, runDirectory: engine.options.runDirectory?.path))
+    return result.succeeded
+}
+
+/// Where theme files are looked for: `themes/` here, then the user's config folder.
+func themeSearchDirectories(_ environment: [String: String]) -> [String] {
+    var dirs = ["themes"]
+    if let xdg = environment["XDG_CONFIG_HOME"], !xdg.isEmpty {
+        dirs.append(xdg + "/aggan/themes")
+    } else if let home = environment["HOME"], !home.isEmpty {
+        dirs.append(home + "/.config/aggan/themes")
+    }
+    return dirs
+}
+
+/// The themes `T` cycles through (the chosen one first among them) and the index of the
+/// chosen one. Warnings about a theme file go to standard error before the screen opens.
+func dashboardThemes(chosen: String, environment: [String: String]) throws -> ([Theme], Int) {
+    let dirs = themeSearchDirectories(environment)
+    let first: ThemeParseResult
+    do { first = try Theme.load(chosen, searchDirectories: dirs) } catch {
+        throw ValidationError("--theme: \(error)")
+    }
+    for w in first.warnings { warn("theme '\(chosen)': \(w)") }
+    var themes: [Theme] = []
+    var index = 0
+    for name in Theme.availableNames(searchDirectories: dirs) {
+        if name == first.theme.name {
+            index = themes.count
+            themes.append(first.theme)
+        } else if let t = try? Theme.load(name, searchDirectories: dirs).theme {
+            themes.append(t)
+        }
+    }
+    if !themes.contains(where: { $0.name == first.theme.name }) {
+        index = themes.count
+        themes.append(first.theme)
+    }
+    return (themes, index)
 }

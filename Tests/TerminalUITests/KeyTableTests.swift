@@ -80,6 +80,7 @@ final class KeyTableTests: XCTestCase {
             ~~~~~~~~│ < ,    less smoothing of the loss curves                     │~~~~~~~~
             ~~~~~~~~│ > .    more smoothing of the loss curves                     │~~~~~~~~
             ~~~~~~~~│ l      log scale for the losses on or off                    │~~~~~~~~
+            ~~~~~~~~│ x      loss x axis in steps or epochs                        │~~~~~~~~
             ~~~~~~~~│ s      save a checkpoint now                                 │~~~~~~~~
             ~~~~~~~~│ T      next colour theme                                     │~~~~~~~~
             ~~~~~~~~│ ? h    show or hide this help                                │~~~~~~~~
@@ -87,8 +88,16 @@ final class KeyTableTests: XCTestCase {
             ~~~~~~~~│                                                              │~~~~~~~~
             ~~~~~~~~│                                     any key closes this help │~~~~~~~~
             ~~~~~~~~╰──────────────────────────────────────────────────────────────╯~~~~~~~~
-            ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
             """)
+    }
+
+    func testHelpOverlayMovesItsClosingLineOntoTheBorderWhenShort() {
+        var c = Canvas(width: 80, height: KeyTable.bindings.count + 2)
+        KeyTable.drawHelp(theme: testTheme, into: &c)
+        let lines = c.lines()
+        XCTAssertTrue(lines.last!.hasPrefix("        ╰"), lines.last!)
+        XCTAssertTrue(lines.last!.contains(" any key closes this help ─╯"), lines.last!)
+        XCTAssertTrue(lines[lines.count - 2].contains("q      quit"), "every binding still listed")
     }
 
     func testHelpOverlayOnASmallCanvasIsCut() {
