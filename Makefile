@@ -27,9 +27,12 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
+# Unit tests, then the dashboard driven in tmux (release build, 80x24 and 160x50).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	$(SWIFT) build -c release
+	AGGAN_BIN=$(RELEASE_BIN) scripts/dashboard-e2e.sh
 
 # A new run folder each time (runs/demo-<time>); continue one with
 # `.build/release/aggan train --resume runs/demo-<time>`.
