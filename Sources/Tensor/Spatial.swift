@@ -98,24 +98,20 @@ extension Tensor {
             throw TensorError.shapeMismatch(op: op, "input \(shape) needs weight and bias [\(c)], got \(weight.shape) and \(bias.shape)")
         }
         let plane = h * w
-        var xhat = uninitializedFloats(count), out = uninitializedFloats(count)  // every plane written below
-        var invStd = [Float](repeating: 0, count: n * c)
+        // Only the per-plane mean and 1/std are kept for the backward pass; xhat is
+        // recomputed from the input there, which saves a full copy of the activation.
+        var means = [Float](repeating: 0, count: n * c), invStd = [Float](repeating: 0, count: n * c)
+        var out = uninitializedFloats(count)  // every plane written below
         data.withUnsafeBufferPointer { xp in
-            xhat.withUnsafeMutableBufferPointer { hp in
-                out.withUnsafeMutableBufferPointer { yp in
-                    for i in 0..<(n * c) {
-                        let src = xp.baseAddress! + i * plane
-                        let (mean, variance) = meanAndVariance(src, plane)
-                        let inv = Float(1 / (variance + Double(eps)).squareRoot())
-                        invStd[i] = inv
-                        let m = Float(mean), gamma = weight.data[i % c], beta = bias.data[i % c]
-                        let hx = hp.baseAddress! + i * plane, y = yp.baseAddress! + i * plane
-                        for j in 0..<plane {
-                            let v = (src[j] - m) * inv
-                            hx[j] = v
-                            y[j] = v * gamma + beta
-                        }
-                    }
+            out.withUnsafeMutableBufferPointer { yp in
+                for i in 0..<(n * c) {
+                    let src = xp.baseAddress! + i * plane
+                    let (mean, variance) = meanAndVariance(src, plane)
+                    let inv = Float(1 / (variance + Double(eps)).squareRoot())
+                    let m = Float(mean), gamma = weight.data[i % c], beta = bias.data[i % c]
+                    means[i] = m; invStd[i] = inv
+                    let y = yp.baseAddress! + i * plane
+                    for j in 0..<plane { y[j] = (src[j] - m) * inv * gamma + beta }
                 }
             }
         }
@@ -124,20 +120,21 @@ extension Tensor {
             var dx = uninitializedFloats(x.requiresGrad ? x.count : 0)  // every plane written below
             var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
             g.withUnsafeBufferPointer { gp in
-                xhat.withUnsafeBufferPointer { hp in
+                x.data.withUnsafeBufferPointer { xp in
                     dx.withUnsafeMutableBufferPointer { dp in
                         for i in 0..<(n * c) {
-                            let gy = gp.baseAddress! + i * plane, hx = hp.baseAddress! + i * plane
+                            let gy = gp.baseAddress! + i * plane, src = xp.baseAddress! + i * plane
+                            let m = means[i], inv = invStd[i]
                             var sumG: Float = 0, sumGH: Float = 0
-                            for j in 0..<plane { sumG += gy[j]; sumGH += gy[j] * hx[j] }
+                            for j in 0..<plane { sumG += gy[j]; sumGH += gy[j] * ((src[j] - m) * inv) }
                             dgamma[i % c] += sumGH
                             dbeta[i % c] += sumG
                             guard x.requiresGrad else { continue }
                             // dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat))
-                            let k = weight.data[i % c] * invStd[i]
+                            let k = weight.data[i % c] * inv
                             let mg = sumG / Float(plane), mgh = sumGH / Float(plane)
                             let d = dp.baseAddress! + i * plane
-                            for j in 0..<plane { d[j] = k * (gy[j] - mg - hx[j] * mgh) }
+                            for j in 0..<plane { d[j] = k * (gy[j] - mg - ((src[j] - m) * inv) * mgh) }
                         }
                     }
                 }
