@@ -138,7 +138,7 @@ public enum Checkpoint {
         trainer.rng = SplitMix64(seed: rng)
         trainer.step = step
         trainer.tau = tau
-        model.setStage(trainer.stage)
+        model.setStage(trainer.stage, freezeAttention: config.freezeAttention)
         return (trainer, meta)
     }
 }

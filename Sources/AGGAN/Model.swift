@@ -100,11 +100,13 @@ public final class AGGANModel: Layer {
         return Translation(attention: a, generated: g, composite: try Self.compose(mode.apply(a, tau: tau), g, x))
     }
 
-    /// Sets the stage: 1 = IN* on, attention trained; 2 = IN* off, attention frozen.
-    public func setStage(_ stage: Int) {
+    /// Sets the stage: 1 = IN* on, attention trained; 2 = IN* off, attention frozen (the
+    /// spec), or still trained when `freezeAttention` is false (`Config.freezeAttention`).
+    public func setStage(_ stage: Int, freezeAttention: Bool = true) {
         discS.useNorm = stage == 1
         discT.useNorm = stage == 1
-        attS.setTrainable(stage == 1 && !attentionIsOne)
-        attT.setTrainable(stage == 1 && !attentionIsOne)
+        let train = (stage == 1 || !freezeAttention) && !attentionIsOne
+        attS.setTrainable(train)
+        attT.setTrainable(train)
     }
 }

@@ -74,7 +74,7 @@ public final class Trainer {
         poolTS = ImagePool(capacity: config.poolSize)
         rng = SplitMix64(seed: config.seed &+ 0x5EED)
         tau = config.tau
-        model.setStage(config.stage(ofStep: 0))
+        model.setStage(config.stage(ofStep: 0), freezeAttention: config.freezeAttention)
     }
 
     /// A fresh model initialised from the config's seed, and its trainer.
@@ -104,10 +104,34 @@ public final class Trainer {
         let scoreTS = try m.discS(discInput(ts.composite, ts.attention, stage: stage))
         let advST = scoreST.adding(-1).square().mean(), advTS = scoreTS.adding(-1).square().mean()
         let cycS = try (s - sCyc).abs().mean(), cycT = try (t - tCyc).abs().mean()
-        let total = try (advST + advTS) + (cycS + cycT).scaled(by: config.lambda)
+        var total = try (advST + advTS) + (cycS + cycT).scaled(by: config.lambda)
+        var terms = ["adv_st": advST, "adv_ts": advTS, "cyc_s": cycS, "cyc_t": cycT]
+        // Options the paper lacks: with their defaults (0) nothing is added and L_G is the spec's.
+        if !m.attentionIsOne && config.attentionPrior > 0 {
+            let prior = try Self.binaryPrior(st.attention) + Self.binaryPrior(ts.attention)
+            terms["att_prior"] = prior
+            total = try total + prior.scaled(by: config.attentionPrior)
+        }
+        if !m.attentionIsOne && config.attentionSparsity > 0 {
+            let sparsity = try st.attention.mean() + ts.attention.mean()
+            terms["att_sparsity"] = sparsity
+            total = try total + sparsity.scaled(by: config.attentionSparsity)
+        }
+        if config.identityWeight > 0 {
+            let idt = try (m.genST(t) - t).abs().mean() + (m.genTS(s) - s).abs().mean()
+            terms["idt"] = idt
+            total = try total + idt.scaled(by: config.identityWeight)
+        }
+        terms["g_total"] = total
         let pass = GeneratorPass(aS: st.attention, gST: st.generated, sFake: st.composite, sCyc: sCyc, scoreST: scoreST,
                                  aT: ts.attention, gTS: ts.generated, tFake: ts.composite, tCyc: tCyc, scoreTS: scoreTS)
-        return (["adv_st": advST, "adv_ts": advTS, "cyc_s": cycS, "cyc_t": cycT, "g_total": total], pass)
+        return (terms, pass)
+    }
+
+    /// mean(A * (1 - A)): 0 where every value is 0 or 1, largest (0.25) at 0.5. Its
+    /// gradient 1 - 2A pushes values below 0.5 toward 0 and above it toward 1.
+    public static func binaryPrior(_ a: Tensor) throws -> Tensor {
+        try (a * a.scaled(by: -1).adding(1)).mean()
     }
 
     /// L_D_S and L_D_T: 0.5 * (mean((D(real) - 1)^2) + mean(D(fake)^2)), inputs masked in stage 2.
@@ -126,7 +150,7 @@ public final class Trainer {
     @discardableResult
     public func step(_ s: Tensor, _ t: Tensor) throws -> Losses {
         let stage = self.stage
-        model.setStage(stage)
+        model.setStage(stage, freezeAttention: config.freezeAttention)
         optG.learningRate = learningRate
         optD.learningRate = learningRate
         // Generators + attention; the discriminators only pass gradients through.
