@@ -40,6 +40,10 @@ struct Train: ParsableCommand {
     @Option(help: "Image pool size.") var poolSize: Int?
     @Option(help: "Random seed.") var seed: UInt64?
     @Flag(help: "Train the CycleGAN baseline (attention fixed to 1).") var baseline = false
+    @Flag(inversion: .prefixedNo, help: "Freeze the attention networks at the stage switch (default: the preset's).") var freezeAttention: Bool?
+    @Option(help: "Weight of the prior mean(A(1-A)) pushing attention toward 0 or 1 (not in the paper).") var attentionPrior: Float?
+    @Option(help: "Weight of the attention sparsity term mean(A) (not in the paper).") var attentionSparsity: Float?
+    @Option(help: "Weight of the identity term mean|G_ST(t) - t| + mean|G_TS(s) - s| (not in the paper).") var identityWeight: Float?
     @Flag(help: "Only the spec's augmentation (no vertical flips or 90-degree rotations).") var noMicroscopyAugmentation = false
     @Option(help: "Run folder (default runs/<timestamp>).") var runDir: String?
     @Option(help: "Continue the run in this folder from its newest checkpoint.") var resume: String?
@@ -108,6 +112,10 @@ struct Train: ParsableCommand {
         config.poolSize = poolSize ?? config.poolSize
         config.seed = seed ?? config.seed
         config.baseline = baseline
+        config.freezeAttention = freezeAttention ?? config.freezeAttention
+        config.attentionPrior = attentionPrior ?? config.attentionPrior
+        config.attentionSparsity = attentionSparsity ?? config.attentionSparsity
+        config.identityWeight = identityWeight ?? config.identityWeight
         try config.validate()
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         let dir = RunDirectory(runDir ?? "runs/\(stamp)")
