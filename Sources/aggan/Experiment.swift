@@ -33,18 +33,7 @@ struct Experiment: ParsableCommand {
     @Option(help: "Compute threads per run.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Held-out crops in the figure.") var figureCrops: Int = 4
     @Option(help: "Image channels (1 or 3); default: 3 if the first trainA image has colour, else 1.") var channels: Int?
-    @Option var ngf: Int?
-    @Option var blocks: Int?
-    @Option var ndf: Int?
-    @Option(name: .customLong("lr"), help: "Learning rate.") var learningRate: Float?
-    @Option(name: .customLong("lambda"), help: "Cycle-consistency weight.") var lambda: Float?
-    @Option(help: "Attention threshold (stage 2, and the IoU).") var tau: Float?
-    @Option(help: "Stage 2 starts at this fraction of the epochs.") var switchFraction: Double?
-    @Option(help: "Image pool size.") var poolSize: Int?
-    @Flag(inversion: .prefixedNo, help: "Freeze the attention networks at the stage switch (default: the preset's).") var freezeAttention: Bool?
-    @Option(help: "Weight of the prior mean(A(1-A)) pushing attention toward 0 or 1.") var attentionPrior: Float?
-    @Option(help: "Weight of the sparsity term mean(A).") var attentionSparsity: Float?
-    @Option(help: "Weight of the identity term mean|G_ST(t) - t| + mean|G_TS(s) - s|.") var identityWeight: Float?
+    @OptionGroup var model: ModelOptions
     @Flag(help: "Only the spec's augmentation (no vertical flips or 90-degree rotations).") var noMicroscopyAugmentation = false
 
     func validate() throws {
@@ -72,18 +61,7 @@ struct Experiment: ParsableCommand {
             guard let first = folders.trainA.files.first else { throw ValidationError("'\(folders.trainA.directory)' holds no PNG files") }
             config.channels = try Image(pngFile: first).channels == 1 ? 1 : 3
         }
-        config.ngf = ngf ?? config.ngf
-        config.blocks = blocks ?? config.blocks
-        config.ndf = ndf ?? config.ndf
-        config.learningRate = learningRate ?? config.learningRate
-        config.lambda = lambda ?? config.lambda
-        config.tau = tau ?? config.tau
-        config.switchFraction = switchFraction ?? config.switchFraction
-        config.poolSize = poolSize ?? config.poolSize
-        config.freezeAttention = freezeAttention ?? config.freezeAttention
-        config.attentionPrior = attentionPrior ?? config.attentionPrior
-        config.attentionSparsity = attentionSparsity ?? config.attentionSparsity
-        config.identityWeight = identityWeight ?? config.identityWeight
+        model.apply(to: &config)
         try config.validate()
 
         var plan = ExperimentPlan(data: data, config: config, variants: try parsedVariants(),

@@ -29,21 +29,10 @@ struct Train: ParsableCommand {
     @Option(help: "Preset: tiny, small or paper.") var preset: String = "tiny"
     @Option(help: "Image channels (1 or 3); default: 3 if the first domain-A image has colour, else 1.") var channels: Int?
     @Option(help: "Crop size in pixels.") var size: Int?
-    @Option var ngf: Int?
-    @Option var blocks: Int?
-    @Option var ndf: Int?
-    @Option(name: .customLong("lr"), help: "Learning rate.") var learningRate: Float?
     @Option(help: "Epochs (an epoch is max(|A|, |B|) iterations).") var epochs: Int?
-    @Option(name: .customLong("lambda"), help: "Cycle-consistency weight.") var lambda: Float?
-    @Option(help: "Attention threshold for stage 2 and the previews.") var tau: Float?
-    @Option(help: "Stage 2 starts at this fraction of the epochs.") var switchFraction: Double?
-    @Option(help: "Image pool size.") var poolSize: Int?
+    @OptionGroup var model: ModelOptions
     @Option(help: "Random seed.") var seed: UInt64?
     @Flag(help: "Train the CycleGAN baseline (attention fixed to 1).") var baseline = false
-    @Flag(inversion: .prefixedNo, help: "Freeze the attention networks at the stage switch (default: the preset's).") var freezeAttention: Bool?
-    @Option(help: "Weight of the prior mean(A(1-A)) pushing attention toward 0 or 1 (not in the paper).") var attentionPrior: Float?
-    @Option(help: "Weight of the attention sparsity term mean(A) (not in the paper).") var attentionSparsity: Float?
-    @Option(help: "Weight of the identity term mean|G_ST(t) - t| + mean|G_TS(s) - s| (not in the paper).") var identityWeight: Float?
     @Flag(help: "Only the spec's augmentation (no vertical flips or 90-degree rotations).") var noMicroscopyAugmentation = false
     @Option(help: "Run folder (default runs/<timestamp>).") var runDir: String?
     @Option(help: "Continue the run in this folder from its newest checkpoint.") var resume: String?
@@ -101,21 +90,10 @@ struct Train: ParsableCommand {
         let folders = try folders(info)
         config.channels = try channels ?? firstImageChannels(folders.trainA)
         config.imageSize = size ?? config.imageSize
-        config.ngf = ngf ?? config.ngf
-        config.blocks = blocks ?? config.blocks
-        config.ndf = ndf ?? config.ndf
-        config.learningRate = learningRate ?? config.learningRate
         config.epochs = epochs ?? config.epochs
-        config.lambda = lambda ?? config.lambda
-        config.tau = tau ?? config.tau
-        config.switchFraction = switchFraction ?? config.switchFraction
-        config.poolSize = poolSize ?? config.poolSize
+        model.apply(to: &config)
         config.seed = seed ?? config.seed
         config.baseline = baseline
-        config.freezeAttention = freezeAttention ?? config.freezeAttention
-        config.attentionPrior = attentionPrior ?? config.attentionPrior
-        config.attentionSparsity = attentionSparsity ?? config.attentionSparsity
-        config.identityWeight = identityWeight ?? config.identityWeight
         try config.validate()
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         let dir = RunDirectory(runDir ?? "runs/\(stamp)")

@@ -1,0 +1,35 @@
+import AGGAN
+import ArgumentParser
+
+/// Widths, losses and schedule options shared by `train` and `experiment`; each overrides
+/// the preset's value when given.
+struct ModelOptions: ParsableArguments {
+    @Option var ngf: Int?
+    @Option var blocks: Int?
+    @Option var ndf: Int?
+    @Option(name: .customLong("lr"), help: "Learning rate.") var learningRate: Float?
+    @Option(name: .customLong("lambda"), help: "Cycle-consistency weight.") var lambda: Float?
+    @Option(help: "Attention threshold for stage 2, the previews and the IoU.") var tau: Float?
+    @Option(help: "Stage 2 starts at this fraction of the epochs.") var switchFraction: Double?
+    @Option(help: "Image pool size.") var poolSize: Int?
+    @Flag(inversion: .prefixedNo, help: "Freeze the attention networks at the stage switch (default: the preset's).") var freezeAttention: Bool?
+    @Option(help: "Weight of the prior mean(A(1-A)) pushing attention toward 0 or 1 (not in the paper).") var attentionPrior: Float?
+    @Option(help: "Weight of the attention sparsity term mean(A) (not in the paper).") var attentionSparsity: Float?
+    @Option(help: "Weight of the identity term mean|G_ST(t) - t| + mean|G_TS(s) - s| (not in the paper).") var identityWeight: Float?
+
+    /// Overrides `config`'s fields with the options given.
+    func apply(to config: inout Config) {
+        config.ngf = ngf ?? config.ngf
+        config.blocks = blocks ?? config.blocks
+        config.ndf = ndf ?? config.ndf
+        config.learningRate = learningRate ?? config.learningRate
+        config.lambda = lambda ?? config.lambda
+        config.tau = tau ?? config.tau
+        config.switchFraction = switchFraction ?? config.switchFraction
+        config.poolSize = poolSize ?? config.poolSize
+        config.freezeAttention = freezeAttention ?? config.freezeAttention
+        config.attentionPrior = attentionPrior ?? config.attentionPrior
+        config.attentionSparsity = attentionSparsity ?? config.attentionSparsity
+        config.identityWeight = identityWeight ?? config.identityWeight
+    }
+}
