@@ -14,6 +14,16 @@ public enum Activation: Sendable {
         case .none: x
         }
     }
+
+    /// The same activation fused into instance norm, where it can be.
+    var fused: NormActivation? {
+        switch self {
+        case .relu: .relu
+        case .leakyRelu: .leakyRelu(0.2)
+        case .none: NormActivation.none
+        case .tanh, .sigmoid: nil
+        }
+    }
 }
 
 /// One row of the spec's tables: [nearest x2] -> conv (its own reflection or zero padding)
@@ -37,9 +47,16 @@ public final class ConvUnit: Module {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        var y = upsample ? try x.upsampleNearest2x() : x
-        y = try conv(y)
-        if let norm, useNorm { y = try norm(y) }
+        let y: Tensor
+        if let conv = conv as? Conv2D {
+            y = try conv(x, upsampleFirst: upsample)
+        } else {
+            y = try conv(upsample ? x.upsampleNearest2x() : x)
+        }
+        if let norm, useNorm {
+            if let fused = activation.fused { return try norm(y, activation: fused) }
+            return activation.apply(try norm(y))
+        }
         return activation.apply(y)
     }
 }

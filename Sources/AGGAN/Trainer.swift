@@ -94,38 +94,52 @@ public final class Trainer {
         stage == 1 ? x : try x * mask.threshold(tau)
     }
 
-    /// L_G and its terms for one pair (s from domain S, t from domain T), with the graph.
-    public func generatorObjective(_ s: Tensor, _ t: Tensor, stage: Int) throws -> (losses: [String: Tensor], pass: GeneratorPass) {
+    /// L_G's terms for one pair (s from domain S, t from domain T), and its gradient
+    /// added into the parameters of every network that trains. L_G is a sum of two parts
+    /// that share no activation: the S branch (s, its translation, cycle and score) and the
+    /// T branch. Each part is built and differentiated in turn, so only one branch's graph
+    /// is alive at a time: the gradient is the same sum, at half the activation memory.
+    public func generatorGradients(_ s: Tensor, _ t: Tensor, stage: Int) throws -> (losses: [String: Float], pass: GeneratorPass) {
+        let bs = try branch(s, .st, stage: stage)
+        try bs.total.backward()
+        let bt = try branch(t, .ts, stage: stage)
+        try bt.total.backward()
+        var losses: [String: Float] = ["g_total": bs.total.item + bt.total.item]
+        for (name, term) in Array(bs.terms) + Array(bt.terms) { losses[name, default: 0] += term.item }
+        let pass = GeneratorPass(aS: bs.translation.attention, gST: bs.translation.generated, sFake: bs.translation.composite,
+                                 sCyc: bs.cycle, scoreST: bs.score,
+                                 aT: bt.translation.attention, gTS: bt.translation.generated, tFake: bt.translation.composite,
+                                 tCyc: bt.cycle, scoreTS: bt.score)
+        return (losses, pass)
+    }
+
+    /// One direction's part of L_G, for x of the source domain of `direction`: the
+    /// adversarial term of its translation, lambda times its cycle term, and the options'
+    /// terms that involve x (the attention on x, the identity term of the other generator).
+    func branch(_ x: Tensor, _ direction: Direction, stage: Int)
+        throws -> (terms: [String: Tensor], total: Tensor, translation: Translation, cycle: Tensor, score: Tensor) {
         let m = model
-        let st = try m.translate(s, .st), ts = try m.translate(t, .ts)
-        let sCyc = try m.translate(st.composite, .ts).composite
-        let tCyc = try m.translate(ts.composite, .st).composite
-        let scoreST = try m.discT(discInput(st.composite, st.attention, stage: stage))
-        let scoreTS = try m.discS(discInput(ts.composite, ts.attention, stage: stage))
-        let advST = scoreST.adding(-1).square().mean(), advTS = scoreTS.adding(-1).square().mean()
-        let cycS = try (s - sCyc).abs().mean(), cycT = try (t - tCyc).abs().mean()
-        var total = try (advST + advTS) + (cycS + cycT).scaled(by: config.lambda)
-        var terms = ["adv_st": advST, "adv_ts": advTS, "cyc_s": cycS, "cyc_t": cycT]
+        let back: Direction = direction == .st ? .ts : .st
+        let (adv, cyc) = direction == .st ? ("adv_st", "cyc_s") : ("adv_ts", "cyc_t")
+        let tr = try m.translate(x, direction)
+        let cycle = try m.translate(tr.composite, back).composite
+        let score = try (direction == .st ? m.discT : m.discS)(discInput(tr.composite, tr.attention, stage: stage))
+        var terms = [adv: score.adding(-1).square().mean(), cyc: try (x - cycle).abs().mean()]
+        var total = try terms[adv]! + terms[cyc]!.scaled(by: config.lambda)
         // Options the paper lacks: with their defaults (0) nothing is added and L_G is the spec's.
         if !m.attentionIsOne && config.attentionPrior > 0 {
-            let prior = try Self.binaryPrior(st.attention) + Self.binaryPrior(ts.attention)
-            terms["att_prior"] = prior
-            total = try total + prior.scaled(by: config.attentionPrior)
+            terms["att_prior"] = try Self.binaryPrior(tr.attention)
+            total = try total + terms["att_prior"]!.scaled(by: config.attentionPrior)
         }
         if !m.attentionIsOne && config.attentionSparsity > 0 {
-            let sparsity = try st.attention.mean() + ts.attention.mean()
-            terms["att_sparsity"] = sparsity
-            total = try total + sparsity.scaled(by: config.attentionSparsity)
+            terms["att_sparsity"] = tr.attention.mean()
+            total = try total + terms["att_sparsity"]!.scaled(by: config.attentionSparsity)
         }
         if config.identityWeight > 0 {
-            let idt = try (m.genST(t) - t).abs().mean() + (m.genTS(s) - s).abs().mean()
-            terms["idt"] = idt
-            total = try total + idt.scaled(by: config.identityWeight)
+            terms["idt"] = try ((back == .ts ? m.genTS : m.genST)(x) - x).abs().mean()
+            total = try total + terms["idt"]!.scaled(by: config.identityWeight)
         }
-        terms["g_total"] = total
-        let pass = GeneratorPass(aS: st.attention, gST: st.generated, sFake: st.composite, sCyc: sCyc, scoreST: scoreST,
-                                 aT: ts.attention, gTS: ts.generated, tFake: ts.composite, tCyc: tCyc, scoreTS: scoreTS)
-        return (terms, pass)
+        return (terms, total, tr, cycle, score)
     }
 
     /// mean(A * (1 - A)): 0 where every value is 0 or 1, largest (0.25) at 0.5. Its
@@ -155,8 +169,7 @@ public final class Trainer {
         optD.learningRate = learningRate
         // Generators + attention; the discriminators only pass gradients through.
         model.discS.setTrainable(false); model.discT.setTrainable(false)
-        let (g, pass) = try generatorObjective(s, t, stage: stage)
-        try g["g_total"]!.backward()
+        let (g, pass) = try generatorGradients(s, t, stage: stage)
         optG.step()
         // Discriminators on pooled fakes; real images' stage-2 masks are this step's A_S(s), A_T(t).
         model.discS.setTrainable(true); model.discT.setTrainable(true)
@@ -169,8 +182,8 @@ public final class Trainer {
         optD.step()
         step += 1
         var l = Losses()
-        l.advST = g["adv_st"]!.item; l.advTS = g["adv_ts"]!.item
-        l.cycS = g["cyc_s"]!.item; l.cycT = g["cyc_t"]!.item; l.gTotal = g["g_total"]!.item
+        l.advST = g["adv_st"]!; l.advTS = g["adv_ts"]!
+        l.cycS = g["cyc_s"]!; l.cycT = g["cyc_t"]!; l.gTotal = g["g_total"]!
         l.dS = d.dS.item; l.dT = d.dT.item
         return l
     }

@@ -1,7 +1,7 @@
 import Tensor
 
 /// A 2-D convolution with bias (weight [out, in, kh, kw], PyTorch's layout), zero padding
-/// `padding`, optionally preceded by reflection padding `reflect`.
+/// `padding`, optionally preceded by reflection padding `reflect` (done inside the op).
 public final class Conv2D: Module {
     public let weight: Tensor, bias: Tensor
     public let stride: Int, padding: Int, reflect: Int
@@ -14,9 +14,11 @@ public final class Conv2D: Module {
 
     public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let input = reflect > 0 ? try x.reflectionPad2d(reflect) : x
-        return try conv2d(input, weight: weight, bias: bias, stride: stride, padding: padding)
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try callAsFunction(x, upsampleFirst: false) }
+
+    /// The convolution of x, or of x upsampled by 2 (nearest) when `upsampleFirst`.
+    public func callAsFunction(_ x: Tensor, upsampleFirst: Bool) throws -> Tensor {
+        try conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, reflect: reflect, upsample: upsampleFirst)
     }
 }
 
@@ -49,8 +51,11 @@ public final class InstanceNorm: Module {
 
     public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
 
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        try x.instanceNorm(weight: weight, bias: bias)
+    public func callAsFunction(_ x: Tensor) throws -> Tensor { try callAsFunction(x, residual: nil, activation: .none) }
+
+    /// activation(IN(x) + residual), in one op.
+    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil, activation: NormActivation) throws -> Tensor {
+        try x.instanceNorm(weight: weight, bias: bias, residual: residual, activation: activation)
     }
 }
 
@@ -71,7 +76,7 @@ public final class ResidualBlock: Module {
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let h = try norm1(conv1(x)).relu()
-        return try (x + norm2(conv2(h))).relu()
+        let h = try norm1(conv1(x), activation: .relu)
+        return try norm2(conv2(h), residual: x, activation: .relu)
     }
 }

@@ -1,6 +1,6 @@
 /// Convolutions: im2col + GEMM (oneDNN's `dnnl_sgemm`), forward and backward side by side.
-/// Columns are recomputed in the backward pass instead of kept, which bounds memory to one
-/// image's columns per op at a time.
+/// Columns (and conv2d's transformed input) are recomputed in the backward pass instead of
+/// kept, which bounds memory to one image's columns per op at a time.
 
 /// Checks that `t` has four dimensions; names the op and the argument.
 func require4D(_ t: Tensor, _ op: String, _ what: String) throws {
@@ -9,14 +9,67 @@ func require4D(_ t: Tensor, _ op: String, _ what: String) throws {
     }
 }
 
+/// What conv2d does to each input image before its window slides: nearest upsampling by
+/// 2, then reflection padding. Done per image into scratch buffers, in the forward pass and
+/// again in the backward pass, so the transformed images are never stored.
+struct InputTransform {
+    let channels: Int, height: Int, width: Int
+    let upsample: Bool, reflect: Int
+
+    var upH: Int { upsample ? 2 * height : height }
+    var upW: Int { upsample ? 2 * width : width }
+    var outH: Int { upH + 2 * reflect }
+    var outW: Int { upW + 2 * reflect }
+    var isIdentity: Bool { !upsample && reflect == 0 }
+    /// Floats of scratch `apply` and `adjoint` need.
+    var scratchCount: Int { isIdentity ? 0 : channels * outH * outW + (upsample && reflect > 0 ? channels * upH * upW : 0) }
+
+    /// Writes the transformed image of `src` into `scratch` and returns it.
+    func apply(_ src: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
+        guard !isIdentity, let scratch else { return src }
+        var image = src
+        if upsample {
+            let dst = reflect > 0 ? scratch + channels * outH * outW : scratch
+            upsample2x(image, dst, planes: channels, h: height, w: width)
+            image = UnsafePointer(dst)
+        }
+        if reflect > 0 { reflectPad(image, scratch, planes: channels, h: upH, w: upW, p: reflect) }
+        return UnsafePointer(scratch)
+    }
+
+    /// Adds the gradient `g` of the transformed image into `dx` (the input image's
+    /// gradient); uses the scratch area after the transformed image.
+    func adjoint(_ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+        if upsample && reflect > 0 {
+            let mid = scratch + channels * outH * outW
+            mid.update(repeating: 0, count: channels * upH * upW)
+            reflectPadAdjoint(g, mid, planes: channels, h: upH, w: upW, p: reflect)
+            upsample2xAdjoint(mid, dx, planes: channels, h: height, w: width)
+        } else if upsample {
+            upsample2xAdjoint(g, dx, planes: channels, h: height, w: width)
+        } else {
+            reflectPadAdjoint(g, dx, planes: channels, h: height, w: width, p: reflect)
+        }
+    }
+}
+
 /// 2-D cross-correlation as in PyTorch's `conv2d`: x [N, C, H, W], weight [O, C, kh, kw],
-/// bias [O] or nil, zero padding `padding` on every side.
-public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int = 1, padding: Int = 0) throws -> Tensor {
+/// bias [O] or nil, zero padding `padding` on every side. With `upsample` and `reflect`,
+/// the op first upsamples x by 2 (nearest) and reflection-pads it by `reflect`, the same
+/// as `conv2d(x.upsampleNearest2x().reflectionPad2d(reflect), ...)` without storing the
+/// transformed input.
+public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int = 1, padding: Int = 0,
+                   reflect: Int = 0, upsample: Bool = false) throws -> Tensor {
     let op = "conv2d"
     try require4D(x, op, "input")
     guard w.shape.count == 4 else { throw TensorError.shapeMismatch(op: op, "weight must be 4-D [O, C, kh, kw], got \(w.shape)") }
     guard stride >= 1, padding >= 0 else { throw TensorError.invalid(op: op, "stride \(stride) must be >= 1 and padding \(padding) >= 0") }
-    let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (n, c) = (x.shape[0], x.shape[1])
+    let t = InputTransform(channels: c, height: x.shape[2], width: x.shape[3], upsample: upsample, reflect: reflect)
+    guard reflect >= 0, reflect < t.upH, reflect < t.upW else {
+        throw TensorError.invalid(op: op, "reflection padding \(reflect) must be >= 0 and below the height and width of \(x.shape)\(upsample ? " upsampled" : "")")
+    }
+    let (h, wd) = (t.outH, t.outW)
     let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
     guard w.shape[1] == c else {
         throw TensorError.shapeMismatch(op: op, "input \(x.shape) has \(c) channels, weight \(w.shape) expects \(w.shape[1])")
@@ -28,18 +81,22 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
     }
     let g = Window(channels: c, height: h, width: wd, kh: kh, kw: kw, stride: stride, pad: padding, outH: oh, outW: ow)
     let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
+    let inCount = c * x.shape[2] * x.shape[3]
     var out = uninitializedFloats(n * o * g.cols)          // every row written by sgemm (beta 0)
     var col = uninitializedFloats(direct ? 0 : g.rows * g.cols)  // written by im2col
+    var scratch = uninitializedFloats(t.scratchCount)       // written by the transform
     x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
             out.withUnsafeMutableBufferPointer { yp in
                 col.withUnsafeMutableBufferPointer { cp in
-                    for i in 0..<n {
-                        let xi = xp.baseAddress! + i * c * h * wd
-                        let src: UnsafePointer<Float>
-                        if direct { src = xi } else { im2col(xi, g, cp.baseAddress!); src = UnsafePointer(cp.baseAddress!) }
-                        sgemm(transA: false, transB: false, m: o, n: g.cols, k: g.rows, a: wp.baseAddress!, b: src,
-                              beta: 0, c: yp.baseAddress! + i * o * g.cols)
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        for i in 0..<n {
+                            let xi = t.apply(xp.baseAddress! + i * inCount, sp.baseAddress)
+                            let src: UnsafePointer<Float>
+                            if direct { src = xi } else { im2col(xi, g, cp.baseAddress!); src = UnsafePointer(cp.baseAddress!) }
+                            sgemm(transA: false, transB: false, m: o, n: g.cols, k: g.rows, a: wp.baseAddress!, b: src,
+                                  beta: 0, c: yp.baseAddress! + i * o * g.cols)
+                        }
                     }
                 }
             }
@@ -54,6 +111,8 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
         var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)  // sgemm with beta 0 for the first sample
         var col = uninitializedFloats(direct ? 0 : g.rows * g.cols)
         var dcol = uninitializedFloats(x.requiresGrad && !direct ? g.rows * g.cols : 0)
+        // The transformed image, then its gradient (zeroed per image: col2im adds into it).
+        var scratch = uninitializedFloats(t.scratchCount + (t.isIdentity ? 0 : c * h * wd))
         x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
         gy.withUnsafeBufferPointer { gp in
@@ -61,10 +120,12 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
         dcol.withUnsafeMutableBufferPointer { dcp in
         dx.withUnsafeMutableBufferPointer { dxp in
         dw.withUnsafeMutableBufferPointer { dwp in
+        scratch.withUnsafeMutableBufferPointer { sp in
+            let dImage = t.isIdentity ? nil : sp.baseAddress! + t.scratchCount
             for i in 0..<n {
                 let gi = gp.baseAddress! + i * o * g.cols
                 if w.requiresGrad {
-                    let xi = xp.baseAddress! + i * c * h * wd
+                    let xi = t.apply(xp.baseAddress! + i * inCount, sp.baseAddress)
                     let src: UnsafePointer<Float>
                     if direct { src = xi } else { im2col(xi, g, cp.baseAddress!); src = UnsafePointer(cp.baseAddress!) }
                     // dW[O, CKK] += dY[O, L] * col[CKK, L]^T
@@ -72,15 +133,22 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
                           beta: i == 0 ? 0 : 1, c: dwp.baseAddress!)
                 }
                 if x.requiresGrad {
-                    let dxi = dxp.baseAddress! + i * c * h * wd
-                    // dcol[CKK, L] = W[O, CKK]^T * dY[O, L], then fold back into the image.
-                    let target = direct ? dxi : dcp.baseAddress!
-                    sgemm(transA: true, transB: false, m: g.rows, n: g.cols, k: o, a: wp.baseAddress!, b: gi,
-                          beta: 0, c: target)
-                    if !direct { col2im(dcp.baseAddress!, g, dxi) }
+                    let dxi = dxp.baseAddress! + i * inCount
+                    // The gradient of the (transformed) image: dcol[CKK, L] = W[O, CKK]^T * dY[O, L],
+                    // folded back into the image by col2im.
+                    let target = dImage ?? dxi
+                    if let dImage, !direct { dImage.update(repeating: 0, count: c * h * wd) }
+                    if direct {
+                        sgemm(transA: true, transB: false, m: g.rows, n: g.cols, k: o, a: wp.baseAddress!, b: gi, beta: 0, c: target)
+                    } else {
+                        sgemm(transA: true, transB: false, m: g.rows, n: g.cols, k: o, a: wp.baseAddress!, b: gi,
+                              beta: 0, c: dcp.baseAddress!)
+                        col2im(dcp.baseAddress!, g, target)
+                    }
+                    if let dImage { t.adjoint(dImage, dxi, sp.baseAddress!) }
                 }
             }
-        }}}}}}}
+        }}}}}}}}
         if x.requiresGrad { x.accumulate(dx) }
         if w.requiresGrad { w.accumulate(dw) }
     }

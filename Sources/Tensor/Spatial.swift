@@ -13,39 +13,15 @@ extension Tensor {
         }
         if p == 0 { return self }
         let oh = h + 2 * p, ow = w + 2 * p
-        @inline(__always) func reflect(_ i: Int, _ size: Int) -> Int {
-            i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i)
-        }
-        // Source index of every output column and row (shared by all planes).
-        let srcX = (0..<ow).map { reflect($0 - p, w) }
-        let srcY = (0..<oh).map { reflect($0 - p, h) }
-        var out = uninitializedFloats(n * c * oh * ow)  // every row written below
+        var out = uninitializedFloats(n * c * oh * ow)  // every row written by the kernel
         data.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { yp in
-                for plane in 0..<(n * c) {
-                    let src = xp.baseAddress! + plane * h * w, dst = yp.baseAddress! + plane * oh * ow
-                    for y in 0..<oh {
-                        let line = src + srcY[y] * w, o = dst + y * ow
-                        for x in 0..<p { o[x] = line[srcX[x]] }
-                        (o + p).update(from: line, count: w)
-                        for x in (p + w)..<ow { o[x] = line[srcX[x]] }
-                    }
-                }
-            }
+            out.withUnsafeMutableBufferPointer { reflectPad(xp.baseAddress!, $0.baseAddress!, planes: n * c, h: h, w: w, p: p) }
         }
         let x = self
         return Tensor(op: op, shape: [n, c, oh, ow], data: out, parents: [x]) { g in
             var dx = [Float](repeating: 0, count: x.count)
             g.withUnsafeBufferPointer { gp in
-                dx.withUnsafeMutableBufferPointer { dp in
-                    for plane in 0..<(n * c) {
-                        let src = gp.baseAddress! + plane * oh * ow, dst = dp.baseAddress! + plane * h * w
-                        for y in 0..<oh {
-                            let line = dst + srcY[y] * w, gl = src + y * ow
-                            for xx in 0..<ow { line[srcX[xx]] += gl[xx] }
-                        }
-                    }
-                }
+                dx.withUnsafeMutableBufferPointer { reflectPadAdjoint(gp.baseAddress!, $0.baseAddress!, planes: n * c, h: h, w: w, p: p) }
             }
             x.accumulate(dx)
         }
@@ -56,50 +32,39 @@ extension Tensor {
         let op = "upsampleNearest2x"
         try require4D(self, op, "input")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
-        let oh = 2 * h, ow = 2 * w
-        var out = uninitializedFloats(n * c * oh * ow)  // both rows of each pair written below
+        var out = uninitializedFloats(n * c * 4 * h * w)  // every pixel written by the kernel
         data.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { yp in
-                for plane in 0..<(n * c) {
-                    let src = xp.baseAddress! + plane * h * w, dst = yp.baseAddress! + plane * oh * ow
-                    for y in 0..<h {
-                        let line = src + y * w, o = dst + 2 * y * ow
-                        for x in 0..<w { o[2 * x] = line[x]; o[2 * x + 1] = line[x] }
-                        (o + ow).update(from: o, count: ow)
-                    }
-                }
-            }
+            out.withUnsafeMutableBufferPointer { upsample2x(xp.baseAddress!, $0.baseAddress!, planes: n * c, h: h, w: w) }
         }
         let x = self
-        return Tensor(op: op, shape: [n, c, oh, ow], data: out, parents: [x]) { g in
+        return Tensor(op: op, shape: [n, c, 2 * h, 2 * w], data: out, parents: [x]) { g in
             var dx = [Float](repeating: 0, count: x.count)
             g.withUnsafeBufferPointer { gp in
-                dx.withUnsafeMutableBufferPointer { dp in
-                    for plane in 0..<(n * c) {
-                        let src = gp.baseAddress! + plane * oh * ow, dst = dp.baseAddress! + plane * h * w
-                        for y in 0..<h {
-                            let a = src + 2 * y * ow, b = a + ow, o = dst + y * w
-                            for x in 0..<w { o[x] = a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1] }
-                        }
-                    }
-                }
+                dx.withUnsafeMutableBufferPointer { upsample2xAdjoint(gp.baseAddress!, $0.baseAddress!, planes: n * c, h: h, w: w) }
             }
             x.accumulate(dx)
         }
     }
 
     /// Instance normalisation: per sample and channel over H x W, biased variance, then
-    /// `weight[c] * xhat + bias[c]` (weight and bias [C]).
-    public func instanceNorm(weight: Tensor, bias: Tensor, eps: Float = 1e-5) throws -> Tensor {
+    /// `weight[c] * xhat + bias[c]` (weight and bias [C]); then, fused into the same op,
+    /// `+ residual` (same shape as the input) and `activation`. The fused form keeps one
+    /// activation for the backward pass where the chain IN -> add -> ReLU keeps three.
+    public func instanceNorm(weight: Tensor, bias: Tensor, eps: Float = 1e-5,
+                             residual: Tensor? = nil, activation: NormActivation = .none) throws -> Tensor {
         let op = "instanceNorm"
         try require4D(self, op, "input")
         let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         guard weight.shape == [c], bias.shape == [c] else {
             throw TensorError.shapeMismatch(op: op, "input \(shape) needs weight and bias [\(c)], got \(weight.shape) and \(bias.shape)")
         }
+        if let residual, residual.shape != shape {
+            throw TensorError.shapeMismatch(op: op, "residual \(residual.shape) must have the input's shape \(shape)")
+        }
         let plane = h * w
-        // Only the per-plane mean and 1/std are kept for the backward pass; xhat is
-        // recomputed from the input there, which saves a full copy of the activation.
+        // Only the per-plane mean and 1/std are kept for the backward pass: xhat is
+        // recomputed from the input there, and the activation's derivative is read off the
+        // output, so no intermediate activation is stored.
         var means = [Float](repeating: 0, count: n * c), invStd = [Float](repeating: 0, count: n * c)
         var out = uninitializedFloats(count)  // every plane written below
         data.withUnsafeBufferPointer { xp in
@@ -115,8 +80,13 @@ extension Tensor {
                 }
             }
         }
-        let x = self
-        return Tensor(op: op, shape: shape, data: out, parents: [x, weight, bias]) { g in
+        if let residual { out = zipValues(out, residual.data, +) }
+        activation.apply(&out)
+        let x = self, y = out
+        let parents = [x, weight, bias] + (residual.map { [$0] } ?? [])
+        return Tensor(op: op, shape: shape, data: out, parents: parents) { gy in
+            let g = activation.backward(gy, output: y)
+            residual?.accumulate(g)
             var dx = uninitializedFloats(x.requiresGrad ? x.count : 0)  // every plane written below
             var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
             g.withUnsafeBufferPointer { gp in
@@ -146,6 +116,32 @@ extension Tensor {
     }
 }
 
+/// The activation `instanceNorm` can apply in the same op: one whose derivative follows
+/// from its output alone.
+public enum NormActivation: Sendable, Equatable {
+    case none, relu
+    /// x for x > 0, slope * x otherwise (slope > 0).
+    case leakyRelu(Float)
+
+    func apply(_ v: inout [Float]) {
+        switch self {
+        case .none: return
+        case .relu: v = mapValues(v) { max($0, 0) }
+        case .leakyRelu(let slope): v = mapValues(v) { $0 > 0 ? $0 : $0 * slope }
+        }
+    }
+
+    /// The gradient of the pre-activation: g * f'(x), with f'(x) read off y = f(x)
+    /// (y > 0 exactly when x > 0; the gradient at 0 is 0's side, as in PyTorch).
+    func backward(_ g: [Float], output y: [Float]) -> [Float] {
+        switch self {
+        case .none: return g
+        case .relu: return zipValues(g, y) { $1 > 0 ? $0 : 0 }
+        case .leakyRelu(let slope): return zipValues(g, y) { $1 > 0 ? $0 : $0 * slope }
+        }
+    }
+}
+
 /// Mean and biased variance of `count` values, two passes; float sums over blocks of 1024
 /// (vectorised), added up in double precision.
 func meanAndVariance(_ p: UnsafePointer<Float>, _ count: Int) -> (Double, Double) {
@@ -168,4 +164,64 @@ func blockedSum(_ count: Int, _ f: (Int) -> Float) -> Double {
         i = end
     }
     return total
+}
+
+// MARK: - Kernels over contiguous planes (shared by the ops above and by conv2d's input transform)
+
+@inline(__always)
+func reflectIndex(_ i: Int, _ size: Int) -> Int {
+    i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i)
+}
+
+/// Reflection-pads `planes` planes of h x w by p into planes of (h + 2p) x (w + 2p).
+func reflectPad(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, p: Int) {
+    let oh = h + 2 * p, ow = w + 2 * p
+    let srcX = (0..<ow).map { reflectIndex($0 - p, w) }
+    for plane in 0..<planes {
+        let s = src + plane * h * w, d = dst + plane * oh * ow
+        for y in 0..<oh {
+            let line = s + reflectIndex(y - p, h) * w, o = d + y * ow
+            for x in 0..<p { o[x] = line[srcX[x]] }
+            (o + p).update(from: line, count: w)
+            for x in (p + w)..<ow { o[x] = line[srcX[x]] }
+        }
+    }
+}
+
+/// The adjoint of `reflectPad`: adds the gradient of the padded planes into `dst` (h x w).
+func reflectPadAdjoint(_ g: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, p: Int) {
+    let oh = h + 2 * p, ow = w + 2 * p
+    let srcX = (0..<ow).map { reflectIndex($0 - p, w) }
+    for plane in 0..<planes {
+        let gs = g + plane * oh * ow, d = dst + plane * h * w
+        for y in 0..<oh {
+            let line = d + reflectIndex(y - p, h) * w, gl = gs + y * ow
+            for x in 0..<ow { line[srcX[x]] += gl[x] }
+        }
+    }
+}
+
+/// Nearest-neighbour upsampling by 2 of `planes` planes of h x w.
+func upsample2x(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int) {
+    let ow = 2 * w
+    for plane in 0..<planes {
+        let s = src + plane * h * w, d = dst + plane * 4 * h * w
+        for y in 0..<h {
+            let line = s + y * w, o = d + 2 * y * ow
+            for x in 0..<w { o[2 * x] = line[x]; o[2 * x + 1] = line[x] }
+            (o + ow).update(from: o, count: ow)
+        }
+    }
+}
+
+/// The adjoint of `upsample2x`: adds each 2x2 block of the gradient into `dst` (h x w).
+func upsample2xAdjoint(_ g: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int) {
+    let ow = 2 * w
+    for plane in 0..<planes {
+        let gs = g + plane * 4 * h * w, d = dst + plane * h * w
+        for y in 0..<h {
+            let a = gs + 2 * y * ow, b = a + ow, o = d + y * w
+            for x in 0..<w { o[x] += a[2 * x] + a[2 * x + 1] + b[2 * x] + b[2 * x + 1] }
+        }
+    }
 }

@@ -137,8 +137,8 @@ final class OptionTests: XCTestCase {
             var c = tinyConfig()
             edit(&c)
             let trainer = try Trainer(config: c)
-            let (g, pass) = try trainer.generatorObjective(s, t, stage: 1)
-            return (g.mapValues(\.item), pass, trainer)
+            let (g, pass) = try trainer.generatorGradients(s, t, stage: 1)
+            return (g, pass, trainer)
         }
         let spec = try objective { _ in }
         XCTAssertEqual(Set(spec.losses.keys), ["adv_st", "adv_ts", "cyc_s", "cyc_t", "g_total"])

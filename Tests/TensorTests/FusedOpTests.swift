@@ -1,0 +1,125 @@
+import XCTest
+@testable import Tensor
+
+/// The fused forms that keep fewer activations: conv2d with its input transform
+/// (upsampling, reflection padding) done inside the op, and instance norm with a residual
+/// and an activation. Each is checked against finite differences and against the chain of
+/// separate ops it replaces.
+final class FusedOpTests: XCTestCase {
+    var rng = TestRNG(11)
+
+    func testConv2dWithReflectionPadding() throws {
+        let x = try tensor([2, 3, 6, 5], &rng), w = try tensor([4, 3, 3, 3], &rng), b = try tensor([4], &rng)
+        try checkGradients("conv2d reflect 1", inputs: [x, w, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2], reflect: 1) }
+    }
+
+    func testConv2dWithReflectionPaddingStride2Kernel7() throws {
+        let x = try tensor([1, 2, 9, 8], &rng), w = try tensor([3, 2, 7, 7], &rng)
+        try checkGradients("conv2d 7x7 s2 reflect 3", inputs: [x, w]) { try conv2d($0[0], weight: $0[1], bias: nil, stride: 2, reflect: 3) }
+    }
+
+    func testConv2dWithUpsamplingAndReflectionPadding() throws {
+        let x = try tensor([2, 2, 3, 4], &rng), w = try tensor([3, 2, 3, 3], &rng), b = try tensor([3], &rng)
+        try checkGradients("conv2d upsample + reflect 1", inputs: [x, w, b]) {
+            try conv2d($0[0], weight: $0[1], bias: $0[2], reflect: 1, upsample: true)
+        }
+    }
+
+    func testConv2dWithUpsamplingAndZeroPadding() throws {
+        let x = try tensor([2, 2, 3, 4], &rng), w = try tensor([3, 2, 3, 3], &rng)
+        try checkGradients("conv2d upsample + pad 1", inputs: [x, w]) {
+            try conv2d($0[0], weight: $0[1], bias: nil, padding: 1, upsample: true)
+        }
+    }
+
+    func testConv2d1x1WithReflectionPadding() throws {
+        let x = try tensor([2, 3, 4, 3], &rng), w = try tensor([2, 3, 1, 1], &rng)
+        try checkGradients("conv2d 1x1 reflect 2", inputs: [x, w]) { try conv2d($0[0], weight: $0[1], bias: nil, reflect: 2) }
+    }
+
+    /// The fused transform gives the same numbers as the separate ops (both sum the same
+    /// products in the same order, so forward values are equal to the bit).
+    func testConv2dTransformMatchesSeparateOps() throws {
+        let x = try tensor([2, 3, 5, 4], &rng), w = try tensor([4, 3, 3, 3], &rng), b = try tensor([4], &rng)
+        let weights = try Tensor(shape: [2, 4, 10, 8], data: rng.values(2 * 4 * 10 * 8))
+        func run(_ f: () throws -> Tensor) throws -> (y: [Float], dx: [Float], dw: [Float], db: [Float]) {
+            for t in [x, w, b] { t.zeroGrad() }
+            let y = try f()
+            try (y * weights).mean().backward()
+            return (y.data, x.grad!, w.grad!, b.grad!)
+        }
+        let fused = try run { try conv2d(x, weight: w, bias: b, reflect: 1, upsample: true) }
+        let separate = try run { try conv2d(x.upsampleNearest2x().reflectionPad2d(1), weight: w, bias: b) }
+        XCTAssertEqual(fused.y, separate.y)
+        XCTAssertEqual(maxAbsDifference(fused.dx, separate.dx), 0, accuracy: 1e-7)
+        XCTAssertEqual(fused.dw, separate.dw)
+        XCTAssertEqual(fused.db, separate.db)
+    }
+
+    func testConv2dRejectsReflectionWiderThanTheImage() throws {
+        let x = try tensor([1, 1, 2, 4], &rng, grad: false), w = try tensor([1, 1, 3, 3], &rng, grad: false)
+        XCTAssertThrowsError(try conv2d(x, weight: w, bias: nil, reflect: 2)) { error in
+            XCTAssertTrue("\(error)".contains("reflection padding 2"), "\(error)")
+        }
+        XCTAssertNoThrow(try conv2d(x, weight: w, bias: nil, reflect: 2, upsample: true))
+    }
+
+    /// A residual that puts every pre-activation at least 0.2 away from the kink at 0, so
+    /// the finite differences (step 0.01) never cross it.
+    func residualAwayFromKink(_ x: Tensor, _ w: Tensor, _ b: Tensor) throws -> Tensor {
+        let z = try Tensor.withoutGrad { try x.instanceNorm(weight: w, bias: b) }
+        let target = rng.awayFromZero(z.count, gap: 0.2)
+        return try Tensor(shape: z.shape, data: zip(target, z.data).map { $0 - $1 }, requiresGrad: true)
+    }
+
+    func testInstanceNormWithResidualAndReLU() throws {
+        let x = try tensor([2, 3, 5, 3], &rng)
+        let w = try Tensor(shape: [3], data: rng.values(3, 0.5, 1.5), requiresGrad: true), b = try tensor([3], &rng)
+        let r = try residualAwayFromKink(x, w, b)
+        try checkGradients("instanceNorm + residual, relu", inputs: [x, w, b, r]) {
+            try $0[0].instanceNorm(weight: $0[1], bias: $0[2], residual: $0[3], activation: .relu)
+        }
+    }
+
+    func testInstanceNormWithLeakyReLU() throws {
+        let x = try tensor([2, 3, 4, 5], &rng)
+        let w = try Tensor(shape: [3], data: rng.values(3, 0.5, 1.5), requiresGrad: true), b = try tensor([3], &rng)
+        let r = try residualAwayFromKink(x, w, b)
+        r.requiresGrad = false
+        try checkGradients("instanceNorm, leaky relu", inputs: [x, w, b]) {
+            try $0[0].instanceNorm(weight: $0[1], bias: $0[2], residual: r, activation: .leakyRelu(0.2))
+        }
+    }
+
+    /// Fused and separate forms agree on values and on every gradient.
+    func testFusedInstanceNormMatchesSeparateOps() throws {
+        let x = try tensor([2, 4, 6, 5], &rng), r = try tensor([2, 4, 6, 5], &rng)
+        let w = try Tensor(shape: [4], data: rng.values(4, 0.5, 1.5), requiresGrad: true), b = try tensor([4], &rng)
+        let weights = try Tensor(shape: [2, 4, 6, 5], data: rng.values(240))
+        func run(_ f: () throws -> Tensor) throws -> [[Float]] {
+            for t in [x, w, b, r] { t.zeroGrad() }
+            let y = try f()
+            try (y * weights).mean().backward()
+            return [y.data, x.grad!, w.grad!, b.grad!, r.grad ?? []]
+        }
+        let cases: [(String, () throws -> Tensor, () throws -> Tensor)] = [
+            ("relu", { try x.instanceNorm(weight: w, bias: b, activation: .relu) },
+             { try x.instanceNorm(weight: w, bias: b).relu() }),
+            ("leaky", { try x.instanceNorm(weight: w, bias: b, activation: .leakyRelu(0.2)) },
+             { try x.instanceNorm(weight: w, bias: b).leakyRelu(0.2) }),
+            ("residual relu", { try x.instanceNorm(weight: w, bias: b, residual: r, activation: .relu) },
+             { try (r + x.instanceNorm(weight: w, bias: b)).relu() }),
+        ]
+        for (name, fused, separate) in cases {
+            let a = try run(fused), s = try run(separate)
+            for (k, (u, v)) in zip(a, s).enumerated() {
+                XCTAssertEqual(u.count, v.count, "\(name) [\(k)]")
+                XCTAssertLessThanOrEqual(maxAbsDifference(u, v), 1e-6, "\(name) [\(k)]")
+            }
+        }
+    }
+
+    func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
+    }
+}
