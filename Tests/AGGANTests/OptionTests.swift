@@ -22,7 +22,7 @@ final class OptionTests: XCTestCase {
         // tiny departs on purpose (issue 7's measurements; see Config(preset:)).
         let tiny = try Config(preset: "tiny")
         XCTAssertEqual(tiny.switchFraction, 0.7)
-        XCTAssertEqual(tiny.attentionSparsity, 1)
+        XCTAssertEqual(tiny.attentionSparsity, 0.3)
         XCTAssertEqual(tiny.tau, 0.06)
         XCTAssertTrue(tiny.freezeAttention)
         XCTAssertEqual([tiny.attentionPrior, tiny.identityWeight], [0, 0])
