@@ -35,11 +35,13 @@ public final class Adam {
             v[k].withUnsafeMutableBufferPointer { vp in
             p.tensor.data.withUnsafeMutableBufferPointer { xp in
             g.withUnsafeBufferPointer { gp in
-                for i in 0..<xp.count {
-                    let gi = gp[i]
-                    mp[i] = b1 * mp[i] + (1 - b1) * gi
-                    vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-                    xp[i] -= stepSize * mp[i] / (vp[i].squareRoot() / bc2Sqrt + e)
+                Compute.parallelFor(xp.count, minimumChunk: 1 << 14) { range in
+                    for i in range {
+                        let gi = gp[i]
+                        mp[i] = b1 * mp[i] + (1 - b1) * gi
+                        vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
+                        xp[i] -= stepSize * mp[i] / (vp[i].squareRoot() / bc2Sqrt + e)
+                    }
                 }
             }}}}
             p.tensor.grad = nil

@@ -12,11 +12,46 @@ public enum Compute {
     /// The thread count oneDNN's kernels use now.
     public static var threads: Int { Int(omp_get_max_threads()) }
 
+    /// Runs `body` on contiguous chunks that cover 0..<count, one per OpenMP thread (the
+    /// team oneDNN's GEMMs use, so nothing else competes for the cores), and returns when
+    /// all are done. Runs inline when there is one thread or less than two chunks of
+    /// `minimumChunk`. `body` must write disjoint memory for disjoint ranges.
+    public static func parallelFor(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
+        let threads = min(Int(omp_get_max_threads()), count / max(1, minimumChunk))
+        guard threads > 1 else { if count > 0 { body(0..<count) }; return }
+        withoutActuallyEscaping(body) { body in
+            var job = ParallelJob(count: count, body: body)
+            withUnsafeMutablePointer(to: &job) { p in
+                GOMP_parallel({ raw in
+                    let job = raw!.assumingMemoryBound(to: ParallelJob.self).pointee
+                    let t = Int(omp_get_thread_num()), n = Int(omp_get_num_threads())
+                    let lo = job.count * t / n, hi = job.count * (t + 1) / n
+                    if lo < hi { job.body(lo..<hi) }
+                }, p, UInt32(threads), 0)
+            }
+        }
+    }
+
+    /// Makes malloc keep freed memory for reuse instead of handing it back to the system:
+    /// blocks up to 32 MiB come from the heap rather than fresh mappings, and the heap is not
+    /// trimmed. A training iteration frees and allocates the same activations every time;
+    /// fresh pages cost a page fault and a zero fill each. Call once at start-up.
+    public static func keepFreedMemory() {
+        _ = mallopt(M_MMAP_THRESHOLD, 32 << 20)
+        _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
+    }
+
     /// oneDNN's version, "major.minor.patch".
     public static var backendVersion: String {
         guard let v = dnnl_version() else { return "unknown" }
         return "\(v.pointee.major).\(v.pointee.minor).\(v.pointee.patch)"
     }
+}
+
+/// What `Compute.parallelFor` hands to each thread.
+private struct ParallelJob {
+    let count: Int
+    let body: (Range<Int>) -> Void
 }
 
 /// Row-major C[M,N] = alpha * op(A) * op(B) + beta * C through `dnnl_sgemm`, where op(A)
@@ -42,10 +77,12 @@ struct Window {
 }
 
 /// Unfolds one image [C, H, W] into columns [C*kh*kw, outH*outW] (zero outside the image).
+/// Channels are spread over the OpenMP threads (each writes its own rows).
 func im2col(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>) {
     let (h, w, s, p, oh, ow) = (g.height, g.width, g.stride, g.pad, g.outH, g.outW)
-    var row = 0
-    for c in 0..<g.channels {
+    Compute.parallelFor(g.channels, minimumChunk: max(1, parallelGrain / max(1, g.kh * g.kw * oh * ow))) { channels in
+    var row = channels.lowerBound * g.kh * g.kw
+    for c in channels {
         let plane = src + c * h * w
         for ki in 0..<g.kh {
             for kj in 0..<g.kw {
@@ -73,13 +110,16 @@ func im2col(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointe
             }
         }
     }
+    }
 }
 
 /// The adjoint of `im2col`: adds columns [C*kh*kw, outH*outW] back into an image [C, H, W].
+/// Channels are spread over the OpenMP threads (each adds into its own planes).
 func col2im(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>) {
     let (h, w, s, p, oh, ow) = (g.height, g.width, g.stride, g.pad, g.outH, g.outW)
-    var row = 0
-    for c in 0..<g.channels {
+    Compute.parallelFor(g.channels, minimumChunk: max(1, parallelGrain / max(1, g.kh * g.kw * oh * ow))) { channels in
+    var row = channels.lowerBound * g.kh * g.kw
+    for c in channels {
         let plane = dst + c * h * w
         for ki in 0..<g.kh {
             for kj in 0..<g.kw {
@@ -102,7 +142,11 @@ func col2im(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointe
             }
         }
     }
+    }
 }
+
+/// About how many floats of work make it worth waking a second thread for.
+let parallelGrain = 1 << 14
 
 /// Division rounding toward minus infinity (Swift's `/` truncates toward zero).
 @inline(__always)

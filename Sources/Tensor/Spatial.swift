@@ -67,48 +67,57 @@ extension Tensor {
         // output, so no intermediate activation is stored.
         var means = [Float](repeating: 0, count: n * c), invStd = [Float](repeating: 0, count: n * c)
         var out = uninitializedFloats(count)  // every plane written below
+        let empty: [Float] = [], hasResidual = residual != nil
         data.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { yp in
-                for i in 0..<(n * c) {
+        (residual?.data ?? empty).withUnsafeBufferPointer { rp in
+        out.withUnsafeMutableBufferPointer { yp in
+        means.withUnsafeMutableBufferPointer { mp in
+        invStd.withUnsafeMutableBufferPointer { ip in
+            // Planes are spread over the OpenMP threads; each writes its own plane and stats.
+            Compute.parallelFor(n * c, minimumChunk: max(1, parallelGrain / plane)) { planes in
+                for i in planes {
                     let src = xp.baseAddress! + i * plane
                     let (mean, variance) = meanAndVariance(src, plane)
                     let inv = Float(1 / (variance + Double(eps)).squareRoot())
                     let m = Float(mean), gamma = weight.data[i % c], beta = bias.data[i % c]
-                    means[i] = m; invStd[i] = inv
+                    mp[i] = m; ip[i] = inv
                     let y = yp.baseAddress! + i * plane
                     for j in 0..<plane { y[j] = (src[j] - m) * inv * gamma + beta }
+                    if hasResidual { let r = rp.baseAddress! + i * plane; for j in 0..<plane { y[j] += r[j] } }
+                    activation.apply(y, plane)
                 }
             }
-        }
-        if let residual { out = zipValues(out, residual.data, +) }
-        activation.apply(&out)
+        }}}}}
         let x = self, y = out
         let parents = [x, weight, bias] + (residual.map { [$0] } ?? [])
         return Tensor(op: op, shape: shape, data: out, parents: parents) { gy in
             let g = activation.backward(gy, output: y)
             residual?.accumulate(g)
             var dx = uninitializedFloats(x.requiresGrad ? x.count : 0)  // every plane written below
-            var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
+            var sumsG = [Float](repeating: 0, count: n * c), sumsGH = [Float](repeating: 0, count: n * c)
             g.withUnsafeBufferPointer { gp in
-                x.data.withUnsafeBufferPointer { xp in
-                    dx.withUnsafeMutableBufferPointer { dp in
-                        for i in 0..<(n * c) {
-                            let gy = gp.baseAddress! + i * plane, src = xp.baseAddress! + i * plane
-                            let m = means[i], inv = invStd[i]
-                            var sumG: Float = 0, sumGH: Float = 0
-                            for j in 0..<plane { sumG += gy[j]; sumGH += gy[j] * ((src[j] - m) * inv) }
-                            dgamma[i % c] += sumGH
-                            dbeta[i % c] += sumG
-                            guard x.requiresGrad else { continue }
-                            // dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat))
-                            let k = weight.data[i % c] * inv
-                            let mg = sumG / Float(plane), mgh = sumGH / Float(plane)
-                            let d = dp.baseAddress! + i * plane
-                            for j in 0..<plane { d[j] = k * (gy[j] - mg - ((src[j] - m) * inv) * mgh) }
-                        }
+            x.data.withUnsafeBufferPointer { xp in
+            dx.withUnsafeMutableBufferPointer { dp in
+            sumsG.withUnsafeMutableBufferPointer { sgp in
+            sumsGH.withUnsafeMutableBufferPointer { sghp in
+                Compute.parallelFor(n * c, minimumChunk: max(1, parallelGrain / plane)) { planes in
+                    for i in planes {
+                        let gy = gp.baseAddress! + i * plane, src = xp.baseAddress! + i * plane
+                        let m = means[i], inv = invStd[i]
+                        var sumG: Float = 0, sumGH: Float = 0
+                        for j in 0..<plane { sumG += gy[j]; sumGH += gy[j] * ((src[j] - m) * inv) }
+                        sgp[i] = sumG; sghp[i] = sumGH
+                        guard x.requiresGrad else { continue }
+                        // dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat))
+                        let k = weight.data[i % c] * inv
+                        let mg = sumG / Float(plane), mgh = sumGH / Float(plane)
+                        let d = dp.baseAddress! + i * plane
+                        for j in 0..<plane { d[j] = k * (gy[j] - mg - ((src[j] - m) * inv) * mgh) }
                     }
                 }
-            }
+            }}}}}
+            var dgamma = [Float](repeating: 0, count: c), dbeta = [Float](repeating: 0, count: c)
+            for i in 0..<(n * c) { dgamma[i % c] += sumsGH[i]; dbeta[i % c] += sumsG[i] }
             if x.requiresGrad { x.accumulate(dx) }
             weight.accumulate(dgamma)
             bias.accumulate(dbeta)
@@ -123,11 +132,12 @@ public enum NormActivation: Sendable, Equatable {
     /// x for x > 0, slope * x otherwise (slope > 0).
     case leakyRelu(Float)
 
-    func apply(_ v: inout [Float]) {
+    /// Applies the activation in place to `count` values.
+    func apply(_ v: UnsafeMutablePointer<Float>, _ count: Int) {
         switch self {
         case .none: return
-        case .relu: v = mapValues(v) { max($0, 0) }
-        case .leakyRelu(let slope): v = mapValues(v) { $0 > 0 ? $0 : $0 * slope }
+        case .relu: for j in 0..<count { v[j] = max(v[j], 0) }
+        case .leakyRelu(let slope): for j in 0..<count { v[j] = v[j] > 0 ? v[j] : v[j] * slope }
         }
     }
 

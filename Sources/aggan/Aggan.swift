@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensor
 
 /// aggan: attention-guided unpaired image-to-image translation on a CPU.
 @main
@@ -7,4 +8,9 @@ struct Aggan: ParsableCommand {
         commandName: "aggan",
         abstract: "Train and apply attention-guided unpaired image-to-image translation (AGGAN, NeurIPS 2018) on a CPU.",
         subcommands: [Train.self, Bench.self, BenchOps.self, BenchEngine.self, BenchUI.self, BenchLoad.self, Forward.self, Export.self, Samples.self, Translate.self, Eval.self, Experiment.self])
+
+    static func main() {
+        Compute.keepFreedMemory()
+        main(nil)
+    }
 }

@@ -123,3 +123,29 @@ final class FusedOpTests: XCTestCase {
         zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
     }
 }
+
+/// The kernels spread over OpenMP threads (im2col, col2im, instance norm) split work by
+/// channel or plane, so one thread and two give the same bits.
+final class ParallelKernelTests: XCTestCase {
+    func testOneAndTwoThreadsGiveTheSameBits() throws {
+        var rng = TestRNG(5)
+        let x = try tensor([1, 64, 24, 20], &rng), w = try tensor([32, 64, 3, 3], &rng), b = try tensor([32], &rng)
+        let wt = try tensor([32, 16, 3, 3], &rng)
+        let gamma = try Tensor(shape: [16], data: rng.values(16, 0.5, 1.5), requiresGrad: true), beta = try tensor([16], &rng)
+        let weights = try Tensor(shape: [1, 16, 48, 40], data: rng.values(16 * 48 * 40))
+        func run(threads: Int) throws -> [[Float]] {
+            let saved = Compute.threads
+            Compute.setThreads(threads)
+            defer { Compute.setThreads(saved) }
+            for t in [x, w, b, wt, gamma, beta] { t.zeroGrad() }
+            let c = try conv2d(x, weight: w, bias: b, stride: 1, reflect: 1)
+            let u = try convTranspose2d(c, weight: wt, bias: nil, stride: 2, padding: 1, outputPadding: 1)
+            let y = try u.instanceNorm(weight: gamma, bias: beta, activation: .relu)
+            try (y * weights).mean().backward()
+            return [y.data, x.grad!, w.grad!, b.grad!, wt.grad!, gamma.grad!, beta.grad!]
+        }
+        let one = try run(threads: 1), two = try run(threads: 2)
+        XCTAssertGreaterThan(one[0].filter { $0 > 0 }.count, 1000)
+        for (k, (a, b)) in zip(one, two).enumerated() { XCTAssertEqual(a, b, "output or gradient \(k)") }
+    }
+}
