@@ -83,7 +83,9 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
     let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
     let inCount = c * x.shape[2] * x.shape[3]
     var out = uninitializedFloats(n * o * g.cols)          // every row written by sgemm (beta 0)
-    var col = uninitializedFloats(direct ? 0 : g.rows * g.cols)  // written by im2col
+    // Columns one band of output rows at a time (see Window.bands).
+    let bands = g.bands, bandFloats = g.rows * bands[0].count * ow
+    var col = uninitializedFloats(direct ? 0 : bandFloats)  // written by im2col
     var scratch = uninitializedFloats(t.scratchCount)       // written by the transform
     x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
@@ -92,10 +94,16 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
                     scratch.withUnsafeMutableBufferPointer { sp in
                         for i in 0..<n {
                             let xi = t.apply(xp.baseAddress! + i * inCount, sp.baseAddress)
-                            let src: UnsafePointer<Float>
-                            if direct { src = xi } else { im2col(xi, g, cp.baseAddress!); src = UnsafePointer(cp.baseAddress!) }
-                            sgemm(transA: false, transB: false, m: o, n: g.cols, k: g.rows, a: wp.baseAddress!, b: src,
-                                  beta: 0, c: yp.baseAddress! + i * o * g.cols)
+                            let yi = yp.baseAddress! + i * o * g.cols
+                            if direct {
+                                sgemm(transA: false, transB: false, m: o, n: g.cols, k: g.rows, a: wp.baseAddress!, b: xi, beta: 0, c: yi)
+                                continue
+                            }
+                            for band in bands {
+                                im2col(xi, g, cp.baseAddress!, band: band)
+                                sgemm(transA: false, transB: false, m: o, n: band.count * ow, k: g.rows, a: wp.baseAddress!,
+                                      b: cp.baseAddress!, beta: 0, c: yi + band.lowerBound * ow, ldc: g.cols)
+                            }
                         }
                     }
                 }
@@ -109,8 +117,8 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
         guard x.requiresGrad || w.requiresGrad else { return }
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
         var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)  // sgemm with beta 0 for the first sample
-        var col = uninitializedFloats(direct ? 0 : g.rows * g.cols)
-        var dcol = uninitializedFloats(x.requiresGrad && !direct ? g.rows * g.cols : 0)
+        var col = uninitializedFloats(direct ? 0 : bandFloats)
+        var dcol = uninitializedFloats(x.requiresGrad && !direct ? bandFloats : 0)
         // The transformed image, then its gradient (zeroed per image: col2im adds into it).
         var scratch = uninitializedFloats(t.scratchCount + (t.isIdentity ? 0 : c * h * wd))
         x.data.withUnsafeBufferPointer { xp in
@@ -124,29 +132,37 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
             let dImage = t.isIdentity ? nil : sp.baseAddress! + t.scratchCount
             for i in 0..<n {
                 let gi = gp.baseAddress! + i * o * g.cols
-                if w.requiresGrad {
-                    let xi = t.apply(xp.baseAddress! + i * inCount, sp.baseAddress)
-                    let src: UnsafePointer<Float>
-                    if direct { src = xi } else { im2col(xi, g, cp.baseAddress!); src = UnsafePointer(cp.baseAddress!) }
-                    // dW[O, CKK] += dY[O, L] * col[CKK, L]^T
-                    sgemm(transA: false, transB: true, m: o, n: g.rows, k: g.cols, a: gi, b: src,
-                          beta: i == 0 ? 0 : 1, c: dwp.baseAddress!)
-                }
-                if x.requiresGrad {
-                    let dxi = dxp.baseAddress! + i * inCount
-                    // The gradient of the (transformed) image: dcol[CKK, L] = W[O, CKK]^T * dY[O, L],
-                    // folded back into the image by col2im.
-                    let target = dImage ?? dxi
-                    if let dImage, !direct { dImage.update(repeating: 0, count: c * h * wd) }
-                    if direct {
-                        sgemm(transA: true, transB: false, m: g.rows, n: g.cols, k: o, a: wp.baseAddress!, b: gi, beta: 0, c: target)
-                    } else {
-                        sgemm(transA: true, transB: false, m: g.rows, n: g.cols, k: o, a: wp.baseAddress!, b: gi,
-                              beta: 0, c: dcp.baseAddress!)
-                        col2im(dcp.baseAddress!, g, target)
+                let xi = w.requiresGrad ? t.apply(xp.baseAddress! + i * inCount, sp.baseAddress) : xp.baseAddress!
+                let dxi = x.requiresGrad ? dxp.baseAddress! + i * inCount : nil
+                // The gradient of the (transformed) image: dcol[CKK, L] = W[O, CKK]^T * dY[O, L],
+                // folded back into the image by col2im.
+                let target = x.requiresGrad ? dImage ?? dxi : nil
+                if direct {
+                    // dW[O, C] += dY[O, L] * x[C, L]^T
+                    if w.requiresGrad {
+                        sgemm(transA: false, transB: true, m: o, n: g.rows, k: g.cols, a: gi, b: xi, beta: i == 0 ? 0 : 1, c: dwp.baseAddress!)
                     }
-                    if let dImage { t.adjoint(dImage, dxi, sp.baseAddress!) }
+                    if let target {
+                        sgemm(transA: true, transB: false, m: g.rows, n: g.cols, k: o, a: wp.baseAddress!, b: gi, beta: 0, c: target)
+                    }
+                } else {
+                    if let dImage, x.requiresGrad { dImage.update(repeating: 0, count: c * h * wd) }
+                    for (k, band) in bands.enumerated() {
+                        let cols = band.count * ow, gb = gi + band.lowerBound * ow
+                        if w.requiresGrad {
+                            // dW[O, CKK] += dY[O, band] * col[CKK, band]^T
+                            im2col(xi, g, cp.baseAddress!, band: band)
+                            sgemm(transA: false, transB: true, m: o, n: g.rows, k: cols, a: gb, lda: g.cols, b: cp.baseAddress!,
+                                  beta: i == 0 && k == 0 ? 0 : 1, c: dwp.baseAddress!)
+                        }
+                        if let target {
+                            sgemm(transA: true, transB: false, m: g.rows, n: cols, k: o, a: wp.baseAddress!, b: gb, ldb: g.cols,
+                                  beta: 0, c: dcp.baseAddress!)
+                            col2im(dcp.baseAddress!, g, target, band: band)
+                        }
+                    }
                 }
+                if let dImage, let dxi { t.adjoint(dImage, dxi, sp.baseAddress!) }
             }
         }}}}}}}}
         if x.requiresGrad { x.accumulate(dx) }

@@ -33,9 +33,10 @@ public enum Compute {
     }
 
     /// Makes malloc keep freed memory for reuse instead of handing it back to the system:
-    /// blocks up to 32 MiB come from the heap rather than fresh mappings, and the heap is not
-    /// trimmed. A training iteration frees and allocates the same activations every time;
-    /// fresh pages cost a page fault and a zero fill each. Call once at start-up.
+    /// blocks up to 32 MiB (every activation and column buffer of the `paper` preset) come
+    /// from the heap rather than fresh mappings, and the heap is not trimmed. A training
+    /// iteration frees and allocates the same buffers every time; fresh pages cost a page
+    /// fault and a zero fill each. Call once at start-up.
     public static func keepFreedMemory() {
         _ = mallopt(M_MMAP_THRESHOLD, 32 << 20)
         _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
@@ -55,15 +56,16 @@ private struct ParallelJob {
 }
 
 /// Row-major C[M,N] = alpha * op(A) * op(B) + beta * C through `dnnl_sgemm`, where op(A)
-/// is M x K (A stored K x M when `transA`), op(B) is K x N.
+/// is M x K (A stored K x M when `transA`), op(B) is K x N. Leading dimensions default to
+/// dense storage; pass them to work on a block of columns of a wider matrix.
 @inline(__always)
 func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-           a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float,
-           c: UnsafeMutablePointer<Float>) {
-    let lda = transA ? m : k
-    let ldb = transB ? k : n
+           a: UnsafePointer<Float>, lda: Int? = nil, b: UnsafePointer<Float>, ldb: Int? = nil, beta: Float,
+           c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
+    let lda = lda ?? (transA ? m : k)
+    let ldb = ldb ?? (transB ? k : n)
     let status = dnnl_sgemm(CChar(UInt8(ascii: transA ? "T" : "N")), CChar(UInt8(ascii: transB ? "T" : "N")),
-                            Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(n))
+                            Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc ?? n))
     // Arguments are validated by the ops before they reach here; a failure is a bug.
     precondition(status == dnnl_success, "dnnl_sgemm failed (\(status)) for M=\(m) N=\(n) K=\(k)")
 }
@@ -74,12 +76,25 @@ struct Window {
     var channels, height, width, kh, kw, stride, pad, outH, outW: Int
     var rows: Int { channels * kh * kw }
     var cols: Int { outH * outW }
+
+    /// Bands of output rows whose columns fit in `Window.maxColumnFloats` floats: conv2d
+    /// unfolds and multiplies one band at a time, so its column buffer stays small enough
+    /// to be reused from the heap instead of mapped and zero-filled afresh.
+    var bands: [Range<Int>] {
+        let perBand = max(1, Window.maxColumnFloats / max(1, rows * outW))
+        return Swift.stride(from: 0, to: outH, by: perBand).map { $0..<min(outH, $0 + perBand) }
+    }
+
+    /// The column buffer limit (16 MiB of floats; tests lower it to exercise many bands).
+    nonisolated(unsafe) static var maxColumnFloats = 1 << 22
 }
 
-/// Unfolds one image [C, H, W] into columns [C*kh*kw, outH*outW] (zero outside the image).
+/// Unfolds one image [C, H, W] into columns [C*kh*kw, outH*outW] (zero outside the image),
+/// or only the columns of the output rows `band` ([C*kh*kw, band.count*outW]).
 /// Channels are spread over the OpenMP threads (each writes its own rows).
-func im2col(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>) {
-    let (h, w, s, p, oh, ow) = (g.height, g.width, g.stride, g.pad, g.outH, g.outW)
+func im2col(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>, band: Range<Int>? = nil) {
+    let (h, w, s, p, ow) = (g.height, g.width, g.stride, g.pad, g.outW)
+    let band = band ?? 0..<g.outH, oh = band.count
     Compute.parallelFor(g.channels, minimumChunk: max(1, parallelGrain / max(1, g.kh * g.kw * oh * ow))) { channels in
     var row = channels.lowerBound * g.kh * g.kw
     for c in channels {
@@ -90,9 +105,9 @@ func im2col(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointe
                 // Valid output columns for this kj: 0 <= ox*s - p + kj < w.
                 let x0 = max(0, (p - kj + s - 1) / s)
                 let x1 = min(ow, floorDiv(w - 1 + p - kj, s) + 1)
-                for oy in 0..<oh {
+                for oy in band {
                     let iy = oy * s - p + ki
-                    let o = out + oy * ow
+                    let o = out + (oy - band.lowerBound) * ow
                     if iy < 0 || iy >= h || x0 >= x1 {
                         o.update(repeating: 0, count: ow)
                         continue
@@ -113,10 +128,12 @@ func im2col(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointe
     }
 }
 
-/// The adjoint of `im2col`: adds columns [C*kh*kw, outH*outW] back into an image [C, H, W].
+/// The adjoint of `im2col`: adds columns [C*kh*kw, outH*outW] (or those of the output rows
+/// `band`) back into an image [C, H, W].
 /// Channels are spread over the OpenMP threads (each adds into its own planes).
-func col2im(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>) {
-    let (h, w, s, p, oh, ow) = (g.height, g.width, g.stride, g.pad, g.outH, g.outW)
+func col2im(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>, band: Range<Int>? = nil) {
+    let (h, w, s, p, ow) = (g.height, g.width, g.stride, g.pad, g.outW)
+    let band = band ?? 0..<g.outH, oh = band.count
     Compute.parallelFor(g.channels, minimumChunk: max(1, parallelGrain / max(1, g.kh * g.kw * oh * ow))) { channels in
     var row = channels.lowerBound * g.kh * g.kw
     for c in channels {
@@ -128,11 +145,11 @@ func col2im(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointe
                 let x1 = min(ow, floorDiv(w - 1 + p - kj, s) + 1)
                 row += 1
                 if x0 >= x1 { continue }
-                for oy in 0..<oh {
+                for oy in band {
                     let iy = oy * s - p + ki
                     if iy < 0 || iy >= h { continue }
                     let line = plane + iy * w - p + kj
-                    let o = col + oy * ow
+                    let o = col + (oy - band.lowerBound) * ow
                     if s == 1 {
                         for ox in x0..<x1 { line[ox] += o[ox] }
                     } else {
