@@ -5,10 +5,13 @@ import Tensor
 public enum Activation: Sendable {
     case relu, leakyRelu, tanh, sigmoid, none
 
+    /// The discriminator's LeakyReLU slope (spec), in both the separate and fused forms.
+    static let leakySlope: Float = 0.2
+
     func apply(_ x: Tensor) -> Tensor {
         switch self {
         case .relu: x.relu()
-        case .leakyRelu: x.leakyRelu(0.2)
+        case .leakyRelu: x.leakyRelu(Self.leakySlope)
         case .tanh: x.tanh()
         case .sigmoid: x.sigmoid()
         case .none: x
@@ -19,7 +22,7 @@ public enum Activation: Sendable {
     var fused: NormActivation? {
         switch self {
         case .relu: .relu
-        case .leakyRelu: .leakyRelu(0.2)
+        case .leakyRelu: .leakyRelu(Self.leakySlope)
         case .none: NormActivation.none
         case .tanh, .sigmoid: nil
         }
