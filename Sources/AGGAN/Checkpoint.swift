@@ -4,7 +4,8 @@ import Tensor
 
 /// Checkpoints: safetensors files with the spec's tensor names (PyTorch layouts), plus,
 /// for training checkpoints, the Adam moments (`optim.g.<name>.m|v`, `optim.d.<name>.m|v`),
-/// the pools (`pool.st.<i>.fake|mask`, `pool.ts.<i>.fake|mask`) and metadata: `format`
+/// the pools (`pool.st.<i>.fake|mask`, `pool.ts.<i>.fake|mask`), the attention average
+/// while stage 1 keeps one (`average.<name>`, `Config.attentionAverage`) and metadata: `format`
 /// ("aggan"), `format_version`, `config` (JSON), `step`, `epoch`, `rng`, `adam_steps`
 /// (JSON), `tau`, and whatever the caller adds (the data sampler's state). A weights-only
 /// file (the reference's `export`, or any `safetensors.torch.save_file` of a spec model)
@@ -29,6 +30,9 @@ public enum Checkpoint {
                 file.tensors["\(prefix).\(i).fake"] = .init(item.fake.data, shape: item.fake.shape)
                 file.tensors["\(prefix).\(i).mask"] = .init(item.mask.data, shape: item.mask.shape)
             }
+        }
+        if let average = trainer.attentionAverage {
+            for ((name, t), a) in zip(trainer.model.attentionParameters, average) { file.tensors["average.\(name)"] = .init(a, shape: t.shape) }
         }
         let config = String(decoding: try JSONEncoder().encode(trainer.config), as: UTF8.self)
         let steps = String(decoding: try JSONEncoder().encode(["g": trainer.optG.steps, "d": trainer.optD.steps]), as: UTF8.self)
@@ -134,6 +138,16 @@ public enum Checkpoint {
                 items.append((ft, mt))
             }
             if k == 0 { trainer.poolST.items = items } else { trainer.poolTS.items = items }
+        }
+        if Trainer.keepsAttentionAverage(config, afterSteps: step) {
+            trainer.attentionAverage = try model.attentionParameters.map { p in
+                guard let a = file.tensors["average.\(p.name)"]?.floats, a.count == p.tensor.count else {
+                    throw fail("the attention average for '\(p.name)' is missing or has the wrong size")
+                }
+                return a
+            }
+        } else {
+            trainer.attentionAverage = nil
         }
         trainer.rng = SplitMix64(seed: rng)
         trainer.step = step

@@ -67,6 +67,8 @@ public final class AGGANModel: Layer {
     /// The parameters of the joint generator update (G_ST, G_TS, A_S, A_T).
     public var generatorParameters: [(name: String, tensor: Tensor)] { prefixed(Array(networks[0..<4])) }
     public var discriminatorParameters: [(name: String, tensor: Tensor)] { prefixed(Array(networks[4..<6])) }
+    /// A_S and A_T.
+    public var attentionParameters: [(name: String, tensor: Tensor)] { prefixed(Array(networks[2..<4])) }
 
     /// The spec's initialisation from one seeded stream, networks in checkpoint order.
     public func initialize(seed: UInt64) {

@@ -62,6 +62,10 @@ public final class Trainer {
     public internal(set) var step = 0
     /// The threshold the stage-2 discriminators use (the config's tau unless changed).
     public var tau: Float
+    /// The moving average of the attention weights (`Config.attentionAverage`), in
+    /// `model.attentionParameters` order; nil when off and once the stage switch has put
+    /// it into the frozen networks.
+    public internal(set) var attentionAverage: [[Float]]?
 
     public init(config: Config, model: AGGANModel) throws {
         try config.validate()
@@ -74,7 +78,29 @@ public final class Trainer {
         poolTS = ImagePool(capacity: config.poolSize)
         rng = SplitMix64(seed: config.seed &+ 0x5EED)
         tau = config.tau
+        if config.averagesAttention { attentionAverage = model.attentionParameters.map { $0.tensor.data } }
         model.setStage(config.stage(ofStep: 0), freezeAttention: config.freezeAttention)
+    }
+
+    /// Whether a run of `config` still keeps the attention average after `steps`
+    /// iterations: on, and no stage-2 iteration has run yet (the first one takes it).
+    public static func keepsAttentionAverage(_ config: Config, afterSteps steps: Int) -> Bool {
+        config.averagesAttention && (steps == 0 || config.stage(ofStep: steps - 1) == 1)
+    }
+
+    /// avg = d * avg + (1 - d) * w for every attention weight.
+    func updateAttentionAverage() {
+        guard var average = attentionAverage else { return }
+        attentionAverage = nil  // one owner while it changes in place
+        let d = config.attentionAverage
+        for (i, (_, p)) in model.attentionParameters.enumerated() {
+            p.data.withUnsafeBufferPointer { w in
+                average[i].withUnsafeMutableBufferPointer { a in
+                    for j in 0..<a.count { a[j] = d * a[j] + (1 - d) * w[j] }
+                }
+            }
+        }
+        attentionAverage = average
     }
 
     /// A fresh model initialised from the config's seed, and its trainer.
@@ -164,6 +190,11 @@ public final class Trainer {
     @discardableResult
     public func step(_ s: Tensor, _ t: Tensor) throws -> Losses {
         let stage = self.stage
+        if stage == 2, let average = attentionAverage {
+            // The switch: the attention freezes at its average over stage 1.
+            for ((_, p), a) in zip(model.attentionParameters, average) { p.data = a }
+            attentionAverage = nil
+        }
         model.setStage(stage, freezeAttention: config.freezeAttention)
         optG.learningRate = learningRate
         optD.learningRate = learningRate
@@ -171,6 +202,7 @@ public final class Trainer {
         model.discS.setTrainable(false); model.discT.setTrainable(false)
         let (g, pass) = try generatorGradients(s, t, stage: stage)
         optG.step()
+        if stage == 1 { updateAttentionAverage() }
         // Discriminators on pooled fakes; real images' stage-2 masks are this step's A_S(s), A_T(t).
         model.discS.setTrainable(true); model.discT.setTrainable(true)
         if stage == 2 { for p in model.discS.normParameters + model.discT.normParameters { p.requiresGrad = false } }

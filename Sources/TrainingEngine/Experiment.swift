@@ -496,6 +496,7 @@ extension ExperimentResult {
         if c.attentionPrior > 0 { parts.append("attention prior \(String(format: "%g", c.attentionPrior))") }
         if c.attentionSparsity > 0 { parts.append("attention sparsity \(String(format: "%g", c.attentionSparsity))") }
         if c.identityWeight > 0 { parts.append("identity weight \(String(format: "%g", c.identityWeight))") }
+        if c.averagesAttention { parts.append("attention averaged over stage 1 (decay \(String(format: "%g", c.attentionAverage)))") }
         return parts.joined(separator: ", ")
     }
 

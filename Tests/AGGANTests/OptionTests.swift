@@ -12,7 +12,7 @@ final class OptionTests: XCTestCase {
         let paper = try Config(preset: "paper")
         XCTAssertTrue(paper.isSpecModel)
         XCTAssertTrue(paper.freezeAttention)
-        XCTAssertEqual([paper.attentionPrior, paper.attentionSparsity, paper.identityWeight], [0, 0, 0])
+        XCTAssertEqual([paper.attentionPrior, paper.attentionSparsity, paper.identityWeight, paper.attentionAverage], [0, 0, 0, 0])
         XCTAssertEqual(paper.tau, 0.1)
         XCTAssertEqual(paper.lambda, 10)
         XCTAssertEqual(paper.switchFraction, 0.3)
@@ -23,6 +23,7 @@ final class OptionTests: XCTestCase {
         let tiny = try Config(preset: "tiny")
         XCTAssertEqual(tiny.switchFraction, 0.7)
         XCTAssertEqual(tiny.attentionSparsity, 0.3)
+        XCTAssertEqual(tiny.attentionAverage, 0.995)
         XCTAssertEqual(tiny.tau, 0.06)
         XCTAssertTrue(tiny.freezeAttention)
         XCTAssertEqual([tiny.attentionPrior, tiny.identityWeight], [0, 0])
@@ -33,13 +34,12 @@ final class OptionTests: XCTestCase {
     func testConfigWithoutTheNewKeysDecodesToTheDefaults() throws {
         var c = tinyConfig()
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
-        for key in ["freezeAttention", "attentionPrior", "attentionSparsity", "identityWeight"] {
-            XCTAssertNotNil(json[key], "\(key) is written")
-        }
-        let old = json.filter { !["freezeAttention", "attentionPrior", "attentionSparsity", "identityWeight"].contains($0.key) }
+        let options = ["freezeAttention", "attentionPrior", "attentionSparsity", "identityWeight", "attentionAverage"]
+        for key in options { XCTAssertNotNil(json[key], "\(key) is written") }
+        let old = json.filter { !options.contains($0.key) }
         let decoded = try JSONDecoder().decode(Config.self, from: JSONSerialization.data(withJSONObject: old))
         XCTAssertEqual(decoded, c)
-        c.freezeAttention = false; c.attentionPrior = 0.5; c.attentionSparsity = 0.25; c.identityWeight = 2
+        c.freezeAttention = false; c.attentionPrior = 0.5; c.attentionSparsity = 0.25; c.identityWeight = 2; c.attentionAverage = 0.9
         XCTAssertEqual(try JSONDecoder().decode(Config.self, from: JSONEncoder().encode(c)), c)
         // A key of the spec's model is still required.
         let broken = json.filter { $0.key != "lambda" }
@@ -47,7 +47,8 @@ final class OptionTests: XCTestCase {
     }
 
     func testNegativeWeightsAreRefused() throws {
-        for set in [{ (c: inout Config) in c.attentionPrior = -1 }, { $0.attentionSparsity = -0.1 }, { $0.identityWeight = .nan }] {
+        for set in [{ (c: inout Config) in c.attentionPrior = -1 }, { $0.attentionSparsity = -0.1 }, { $0.identityWeight = .nan },
+                    { $0.attentionAverage = 1 }, { $0.attentionAverage = -0.5 }] {
             var c = tinyConfig()
             set(&c)
             XCTAssertThrowsError(try c.validate())
@@ -188,5 +189,51 @@ final class OptionTests: XCTestCase {
         let before = try idt()
         for _ in 0..<5 { try trainer.step(s, t) }
         XCTAssertLessThan(try idt(), before * 0.9)
+    }
+
+    /// attentionAverage: over stage 1 the trainer keeps avg = d * avg + (1 - d) * w, from
+    /// the initial weights, after each step; the first stage-2 step freezes the attention
+    /// at that average (not at the last step's weights) and drops it.
+    func testAttentionFreezesAtItsAverageOverStage1() throws {
+        var c = tinyConfig()
+        c.attentionAverage = 0.9
+        XCTAssertFalse(c.isSpecModel)
+        let trainer = try Trainer(config: c)
+        let params = trainer.model.attentionParameters.map(\.tensor)
+        XCTAssertEqual(params.count, trainer.model.attS.namedParameters.count * 2)
+        var expected = params.map { $0.data.map(Double.init) }
+        var step = 0
+        while trainer.stage == 1 {
+            let (s, t) = try pair(step, channels: 1)
+            try trainer.step(s, t)
+            step += 1
+            for (i, p) in params.enumerated() { expected[i] = zip(expected[i], p.data).map { 0.9 * $0 + 0.1 * Double($1) } }
+            let kept = try XCTUnwrap(trainer.attentionAverage)
+            for (i, a) in kept.enumerated() {
+                for (x, y) in zip(a, expected[i]) { XCTAssertEqual(Double(x), y, accuracy: 1e-5) }
+            }
+        }
+        XCTAssertEqual(step, 6, "stage 2 starts at epoch 3 of 2 iterations")
+        let last = params.map(\.data)
+        let (s, t) = try pair(step, channels: 1)
+        try trainer.step(s, t)
+        XCTAssertNil(trainer.attentionAverage)
+        var differs = false
+        for (i, p) in params.enumerated() {
+            for (x, y) in zip(p.data, expected[i]) { XCTAssertEqual(Double(x), y, accuracy: 1e-5) }
+            differs = differs || p.data != last[i]
+        }
+        XCTAssertTrue(differs, "the frozen attention should be the average, not the last weights")
+        // Frozen from then on.
+        let frozen = params.map(\.data)
+        let (s2, t2) = try pair(step + 1, channels: 1)
+        try trainer.step(s2, t2)
+        XCTAssertEqual(params.map(\.data), frozen)
+        // Off for the baseline and for an attention that keeps learning.
+        for edit in [{ (c: inout Config) in c.baseline = true }, { $0.freezeAttention = false }] {
+            var other = c
+            edit(&other)
+            XCTAssertNil(try Trainer(config: other).attentionAverage)
+        }
     }
 }

@@ -29,27 +29,53 @@ final class TrainingTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     /// Stopped at step k and resumed gives bit for bit the losses of a run never stopped,
-    /// through the pool filling up and the switch to stage 2.
+    /// through the pool filling up and the switch to stage 2; also with the attention
+    /// average, stopped before the switch (the average is saved) and after it (it is not).
     func testResumeIsExact() throws {
-        let config = tinyConfig()
-        let straight = try Trainer(config: config)
-        var expected: [Losses] = []
-        for i in 0..<10 { let (s, t) = try pair(i, channels: 1); expected.append(try straight.step(s, t)) }
-        XCTAssertEqual(straight.stage, 2, "the run should have crossed the stage switch")
+        var averaged = tinyConfig()
+        averaged.attentionAverage = 0.9
+        for (config, stop) in [(tinyConfig(), 5), (averaged, 5), (averaged, 7)] {
+            let straight = try Trainer(config: config)
+            var expected: [Losses] = []
+            for i in 0..<10 { let (s, t) = try pair(i, channels: 1); expected.append(try straight.step(s, t)) }
+            XCTAssertEqual(straight.stage, 2, "the run should have crossed the stage switch")
 
-        let first = try Trainer(config: config)
-        for i in 0..<5 { let (s, t) = try pair(i, channels: 1); try first.step(s, t) }
-        let path = dir.appendingPathComponent("k.safetensors").path
-        try Checkpoint.save(first, to: path)
-        let (resumed, _) = try Checkpoint.resume(path)
-        XCTAssertEqual(resumed.step, 5)
-        XCTAssertEqual(resumed.poolST.items.count, 3)
-        for i in 5..<10 {
-            let (s, t) = try pair(i, channels: 1)
-            XCTAssertEqual(try resumed.step(s, t), expected[i], "step \(i + 1)")
+            let first = try Trainer(config: config)
+            for i in 0..<stop { let (s, t) = try pair(i, channels: 1); try first.step(s, t) }
+            let path = dir.appendingPathComponent("k.safetensors").path
+            try Checkpoint.save(first, to: path)
+            let saved = try Safetensors.read(path)
+            XCTAssertEqual(saved.tensors.keys.contains { $0.hasPrefix("average.") }, first.attentionAverage != nil)
+            let (resumed, _) = try Checkpoint.resume(path)
+            XCTAssertEqual(resumed.step, stop)
+            XCTAssertEqual(resumed.poolST.items.count, 3)
+            XCTAssertEqual(resumed.attentionAverage, first.attentionAverage)
+            for i in stop..<10 {
+                let (s, t) = try pair(i, channels: 1)
+                XCTAssertEqual(try resumed.step(s, t), expected[i], "step \(i + 1), average \(config.attentionAverage), stopped at \(stop)")
+            }
+            for ((n, a), (_, b)) in zip(straight.model.namedParameters, resumed.model.namedParameters) {
+                XCTAssertEqual(a.data, b.data, "parameter \(n) after the resumed run")
+            }
         }
-        for ((n, a), (_, b)) in zip(straight.model.namedParameters, resumed.model.namedParameters) {
-            XCTAssertEqual(a.data, b.data, "parameter \(n) after the resumed run")
+        XCTAssertNotNil(try Trainer(config: averaged).attentionAverage)
+    }
+
+    /// A checkpoint taken in stage 1 of a run that averages its attention, without the
+    /// average, is refused: resuming without it would freeze a different attention.
+    func testResumeWithoutTheAttentionAverageIsRefused() throws {
+        var config = tinyConfig()
+        config.attentionAverage = 0.9
+        let trainer = try Trainer(config: config)
+        let (s, t) = try pair(0, channels: 1)
+        try trainer.step(s, t)
+        let path = dir.appendingPathComponent("avg.safetensors").path
+        try Checkpoint.save(trainer, to: path)
+        var file = try Safetensors.read(path)
+        file.tensors = file.tensors.filter { !$0.key.hasPrefix("average.att_t.") }
+        try Safetensors.write(file, to: path)
+        XCTAssertThrowsError(try Checkpoint.resume(path)) { e in
+            XCTAssertTrue("\(e)".hasPrefix("cannot load checkpoint '\(path)'") && "\(e)".contains("attention average for 'att_t."), "\(e)")
         }
     }
 
