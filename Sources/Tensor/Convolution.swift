@@ -1,6 +1,13 @@
 /// Convolutions: im2col + GEMM (oneDNN's `dnnl_sgemm`), forward and backward side by side.
 /// Columns (and conv2d's transformed input) are recomputed in the backward pass instead of
-/// kept, which bounds memory to one image's columns per op at a time.
+/// kept, which bounds memory to one image's columns per op at a time. A conv2d with at most
+/// `directMaxOutputs` output channels (stride 1, no zero padding) runs direct kernels
+/// instead: its GEMM would be a few rows long over columns of many megabytes.
+import CKernels
+
+/// conv2d layers with this many output channels or fewer use the direct kernels (tests
+/// set 0 to compare with the GEMM path).
+nonisolated(unsafe) var directMaxOutputs = 4
 
 /// Checks that `t` has four dimensions; names the op and the argument.
 func require4D(_ t: Tensor, _ op: String, _ what: String) throws {
@@ -81,11 +88,13 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
     }
     let g = Window(channels: c, height: h, width: wd, kh: kh, kw: kw, stride: stride, pad: padding, outH: oh, outW: ow)
     let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
+    // Few outputs: direct kernels, no columns (see directMaxOutputs).
+    let few = !direct && stride == 1 && padding == 0 && o <= directMaxOutputs
     let inCount = c * x.shape[2] * x.shape[3]
     var out = uninitializedFloats(n * o * g.cols)          // every row written by sgemm (beta 0)
     // Columns one band of output rows at a time (see Window.bands).
-    let bands = g.bands, bandFloats = g.rows * bands[0].count * ow
-    var col = uninitializedFloats(direct ? 0 : bandFloats)  // written by im2col
+    let bands = g.bands, bandFloats = direct || few ? 0 : g.rows * bands[0].count * ow
+    var col = uninitializedFloats(bandFloats)               // written by im2col
     var scratch = uninitializedFloats(t.scratchCount)       // written by the transform
     x.data.withUnsafeBufferPointer { xp in
         w.data.withUnsafeBufferPointer { wp in
@@ -97,6 +106,12 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
                             let yi = yp.baseAddress! + i * o * g.cols
                             if direct {
                                 sgemm(transA: false, transB: false, m: o, n: g.cols, k: g.rows, a: wp.baseAddress!, b: xi, beta: 0, c: yi)
+                                continue
+                            }
+                            if few {
+                                Compute.parallelFor(oh, minimumChunk: 1) { rows in
+                                    aggan_conv_direct(xi, c, h, wd, wp.baseAddress!, kh, kw, yi, 0, o, rows.lowerBound, rows.upperBound)
+                                }
                                 continue
                             }
                             for band in bands {
@@ -117,8 +132,18 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
         guard x.requiresGrad || w.requiresGrad else { return }
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
         var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)  // sgemm with beta 0 for the first sample
-        var col = uninitializedFloats(direct ? 0 : bandFloats)
-        var dcol = uninitializedFloats(x.requiresGrad && !direct ? bandFloats : 0)
+        var col = uninitializedFloats(bandFloats)
+        var dcol = uninitializedFloats(x.requiresGrad ? bandFloats : 0)
+        // Few outputs: the input's gradient is the direct convolution of dY, zero-padded by
+        // the kernel size - 1, with the flipped kernel, [C, O, kh, kw].
+        let (ph, pw) = (oh + 2 * (kh - 1), ow + 2 * (kw - 1))
+        var dyPadded = [Float](repeating: 0, count: few && x.requiresGrad ? o * ph * pw : 0)
+        var flipped = uninitializedFloats(few && x.requiresGrad ? w.count : 0)
+        if few && x.requiresGrad {
+            for oc in 0..<o { for ic in 0..<c { for ky in 0..<kh { for kx in 0..<kw {
+                flipped[((ic * o + oc) * kh + kh - 1 - ky) * kw + kw - 1 - kx] = w.data[((oc * c + ic) * kh + ky) * kw + kx]
+            }}}}
+        }
         // The transformed image, then its gradient (zeroed per image: col2im adds into it).
         var scratch = uninitializedFloats(t.scratchCount + (t.isIdentity ? 0 : c * h * wd))
         x.data.withUnsafeBufferPointer { xp in
@@ -137,7 +162,27 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
                 // The gradient of the (transformed) image: dcol[CKK, L] = W[O, CKK]^T * dY[O, L],
                 // folded back into the image by col2im.
                 let target = x.requiresGrad ? dImage ?? dxi : nil
-                if direct {
+                if few {
+                    if w.requiresGrad {
+                        Compute.parallelFor(o * c, minimumChunk: 1) { pairs in
+                            aggan_conv_direct_weight_grad(gi, xi, c, h, wd, kh, kw, dwp.baseAddress!,
+                                                          pairs.lowerBound, pairs.upperBound, i == 0 ? 0 : 1)
+                        }
+                    }
+                    if let target {
+                        dyPadded.withUnsafeMutableBufferPointer { dp in
+                            for oc in 0..<o { for y in 0..<oh {
+                                (dp.baseAddress! + (oc * ph + y + kh - 1) * pw + kw - 1).update(from: gi + (oc * oh + y) * ow, count: ow)
+                            }}
+                            flipped.withUnsafeBufferPointer { fp in
+                                Compute.parallelFor(c, minimumChunk: 1) { chans in
+                                    aggan_conv_direct(dp.baseAddress!, o, ph, pw, fp.baseAddress!, kh, kw, target,
+                                                      chans.lowerBound, chans.upperBound, 0, h)
+                                }
+                            }
+                        }
+                    }
+                } else if direct {
                     // dW[O, C] += dY[O, L] * x[C, L]^T
                     if w.requiresGrad {
                         sgemm(transA: false, transB: true, m: o, n: g.rows, k: g.cols, a: gi, b: xi, beta: i == 0 ? 0 : 1, c: dwp.baseAddress!)

@@ -1,0 +1,21 @@
+// Direct convolution kernels for layers with few output channels (a 7x7 or 3x3 layer
+// that ends in 1 or 3 channels), where im2col + GEMM is a poor fit. Stride 1, no
+// padding: the caller pads. Compiled for AVX2 + FMA and for the baseline x86-64; the
+// caller's CPU picks the variant at run time.
+#ifndef AGGAN_CKERNELS_H
+#define AGGAN_CKERNELS_H
+
+// out[o][y][x] = sum over c, ky, kx of w[o][c][ky][kx] * in[c][y + ky][x + kx], for the
+// output channels o in [o_begin, o_end) and rows y in [y_begin, y_end); out is written,
+// not added to. in: [ic][ih][iw], w: [oc][ic][kh][kw], out: [oc][ih - kh + 1][iw - kw + 1].
+void aggan_conv_direct(const float *in, long ic, long ih, long iw,
+                       const float *w, long kh, long kw, float *out,
+                       long o_begin, long o_end, long y_begin, long y_end);
+
+// dw[o][c][ky][kx] (+)= sum over y, x of dy[o][y][x] * in[c][y + ky][x + kx], for the
+// (o, c) pairs p = o * ic + c in [p_begin, p_end); added to dw when `accumulate`, else
+// written. dy: [oc][ih - kh + 1][iw - kw + 1], in: [ic][ih][iw], dw: [oc][ic][kh][kw].
+void aggan_conv_direct_weight_grad(const float *dy, const float *in, long ic, long ih, long iw,
+                                   long kh, long kw, float *dw, long p_begin, long p_end, int accumulate);
+
+#endif

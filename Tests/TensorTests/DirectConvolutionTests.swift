@@ -1,0 +1,65 @@
+import XCTest
+@testable import Tensor
+
+/// conv2d with few output channels (stride 1, no zero padding) runs direct kernels instead
+/// of im2col + GEMM: finite differences through them, agreement with the GEMM path at
+/// widths that reach every tile of the kernels (64, 8 and single columns), and the same
+/// bits for one and two threads.
+final class DirectConvolutionTests: XCTestCase {
+    var rng = TestRNG(21)
+
+    func testGradientsThroughTheDirectKernels() throws {
+        XCTAssertGreaterThanOrEqual(directMaxOutputs, 3)
+        let x = try tensor([2, 2, 5, 6], &rng), w = try tensor([3, 2, 7, 7], &rng), b = try tensor([3], &rng)
+        try checkGradients("direct conv2d 7x7 reflect 3", inputs: [x, w, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2], reflect: 3) }
+        let u = try tensor([1, 3, 4, 5], &rng), v = try tensor([1, 3, 3, 3], &rng)
+        try checkGradients("direct conv2d 3x3 upsample + reflect 1", inputs: [u, v]) {
+            try conv2d($0[0], weight: $0[1], bias: nil, reflect: 1, upsample: true)
+        }
+        // Already padded input: no transform at all.
+        let p = try tensor([1, 2, 12, 11], &rng), q = try tensor([2, 2, 4, 3], &rng)
+        try checkGradients("direct conv2d 4x3 unpadded", inputs: [p, q]) { try conv2d($0[0], weight: $0[1], bias: nil) }
+    }
+
+    /// The same layer through the direct kernels and through im2col + GEMM.
+    func testDirectKernelsMatchTheGemmPath() throws {
+        for (shape, o, k, reflect, upsample) in [([2, 5, 9, 75], 3, 3, 1, false), ([1, 4, 20, 70], 1, 7, 3, false),
+                                                 ([1, 3, 6, 40], 4, 3, 1, true), ([1, 2, 9, 8], 2, 4, 0, false)] {
+            let c = shape[1]
+            let x = try tensor(shape, &rng), w = try tensor([o, c, k, k], &rng), b = try tensor([o], &rng)
+            func run(direct: Bool) throws -> [[Float]] {
+                let saved = directMaxOutputs
+                directMaxOutputs = direct ? 4 : 0
+                defer { directMaxOutputs = saved }
+                for t in [x, w, b] { t.zeroGrad() }
+                let y = try conv2d(x, weight: w, bias: b, reflect: reflect, upsample: upsample)
+                let weights = try Tensor(shape: y.shape, data: (0..<y.count).map { Float(($0 * 7919) % 23) / 11 - 1 })
+                try (y * weights).mean().backward()
+                return [y.data, x.grad!, w.grad!, b.grad!]
+            }
+            let direct = try run(direct: true), gemm = try run(direct: false)
+            for (n, (a, g)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(direct, gemm)) {
+                XCTAssertEqual(a.count, g.count)
+                let scale = g.map { Swift.abs($0) }.max()!
+                XCTAssertGreaterThan(scale, 0)
+                let diff = zip(a, g).map { Swift.abs($0 - $1) }.max()!
+                XCTAssertLessThanOrEqual(diff, 1e-5 * scale, "\(n), input \(shape), \(o) outputs, \(k)x\(k)")
+            }
+        }
+    }
+
+    func testOneAndTwoThreadsGiveTheSameBits() throws {
+        let x = try tensor([1, 8, 30, 70], &rng), w = try tensor([3, 8, 7, 7], &rng)
+        func run(threads: Int) throws -> [[Float]] {
+            let saved = Compute.threads
+            Compute.setThreads(threads)
+            defer { Compute.setThreads(saved) }
+            for t in [x, w] { t.zeroGrad() }
+            let y = try conv2d(x, weight: w, bias: nil, reflect: 3)
+            try y.square().mean().backward()
+            return [y.data, x.grad!, w.grad!]
+        }
+        let one = try run(threads: 1), two = try run(threads: 2)
+        for (k, (a, b)) in zip(one, two).enumerated() { XCTAssertEqual(a, b, "output or gradient \(k)") }
+    }
+}
