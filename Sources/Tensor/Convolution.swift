@@ -86,6 +86,9 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
     guard h + 2 * padding >= kh, wd + 2 * padding >= kw else {
         throw TensorError.shapeMismatch(op: op, "input \(x.shape) with padding \(padding) is smaller than kernel \(kh)x\(kw)")
     }
+    if upsample && reflect == 1 && kh == 3 && kw == 3 && stride == 1 && padding == 0 {
+        return upsampledConv3x3(x, weight: w, bias: b)
+    }
     let g = Window(channels: c, height: h, width: wd, kh: kh, kw: kw, stride: stride, pad: padding, outH: oh, outW: ow)
     let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
     // Few outputs: direct kernels, no columns (see directMaxOutputs).
@@ -212,6 +215,113 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
         }}}}}}}}
         if x.requiresGrad { x.accumulate(dx) }
         if w.requiresGrad { w.accumulate(dw) }
+    }
+}
+
+/// conv2d of x upsampled by 2 (nearest) and reflection-padded by 1, 3x3 kernel, stride 1
+/// (the attention network's decoder), at the input's resolution. Each output pixel of
+/// parity (py, px) sees 2x2 distinct input pixels (the padded border repeats the edge), so
+/// the 3x3 kernel folds into four 2x2 kernels, one per parity, over x edge-padded by 1:
+/// one GEMM of the four stacked kernels [4O, C*4] with the 2x2 columns of x gives every
+/// parity, and the output interleaves them. 2.25x fewer multiply-adds than the 3x3 on
+/// the upsampled image, and columns a ninth of the size.
+func upsampledConv3x3(_ x: Tensor, weight w: Tensor, bias b: Tensor?) -> Tensor {
+    let (n, c, h, wd, o) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0])
+    // Window positions (r, s), r in 0...h, s in 0...wd, over x padded to (h + 2) x (wd + 2).
+    let g = Window(channels: c, height: h + 2, width: wd + 2, kh: 2, kw: 2, stride: 1, pad: 0, outH: h + 1, outW: wd + 1)
+    let (inCount, outPlane) = (c * h * wd, 4 * h * wd)
+    // taps[p][a]: the rows (or columns) of the 3x3 kernel that tap a of parity p sums.
+    let taps = [[[0], [1, 2]], [[0, 1], [2]]]
+    let stacked = {  // [(py * 2 + px) * O + o][(c * 2 + a) * 2 + b]
+        var k = [Float](repeating: 0, count: 4 * o * g.rows)
+        for py in 0..<2 { for px in 0..<2 { for oc in 0..<o { for ic in 0..<c { for a in 0..<2 { for bb in 0..<2 {
+            var sum: Float = 0
+            for ky in taps[py][a] { for kx in taps[px][bb] { sum += w.data[((oc * c + ic) * 3 + ky) * 3 + kx] } }
+            k[((py * 2 + px) * o + oc) * g.rows + (ic * 2 + a) * 2 + bb] = sum
+        }}}}}}
+        return k
+    }()
+    /// Calls body(z position, output offset) for every output pixel of parity p of channel oc.
+    func parity(_ p: Int, _ oc: Int, _ body: (Int, Int) -> Void) {
+        let (py, px) = (p / 2, p % 2)
+        for i in 0..<h { for j in 0..<wd { body((i + py) * g.outW + j + px, oc * outPlane + (2 * i + py) * 2 * wd + 2 * j + px) } }
+    }
+    var out = uninitializedFloats(n * o * outPlane)  // every pixel written by the interleave
+    var padded = uninitializedFloats(c * g.height * g.width), col = uninitializedFloats(g.rows * g.cols)
+    var z = uninitializedFloats(4 * o * g.cols)
+    x.data.withUnsafeBufferPointer { xp in
+    out.withUnsafeMutableBufferPointer { yp in
+    padded.withUnsafeMutableBufferPointer { pp in
+    col.withUnsafeMutableBufferPointer { cp in
+    z.withUnsafeMutableBufferPointer { zp in
+    stacked.withUnsafeBufferPointer { sp in
+        for i in 0..<n {
+            reflectPad(xp.baseAddress! + i * inCount, pp.baseAddress!, planes: c, h: h, w: wd, p: 1, replicate: true)
+            im2col(pp.baseAddress!, g, cp.baseAddress!)
+            sgemm(transA: false, transB: false, m: 4 * o, n: g.cols, k: g.rows, a: sp.baseAddress!, b: cp.baseAddress!, beta: 0, c: zp.baseAddress!)
+            let yi = yp.baseAddress! + i * o * outPlane
+            Compute.parallelFor(4 * o, minimumChunk: max(1, parallelGrain / outPlane)) { rows in
+                for row in rows {
+                    let zr = zp.baseAddress! + row * g.cols
+                    parity(row / o, row % o) { zi, yo in yi[yo] = zr[zi] }
+                }
+            }
+        }
+    }}}}}}
+    if let b { addBias(&out, b.data, n: n, c: o, plane: outPlane) }
+    let parents = b.map { [x, w, $0] } ?? [x, w]
+    return Tensor(op: "conv2d", shape: [n, o, 2 * h, 2 * wd], data: out, parents: parents) { gy in
+        if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: outPlane)) }
+        guard x.requiresGrad || w.requiresGrad else { return }
+        var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
+        var dStacked = [Float](repeating: 0, count: w.requiresGrad ? stacked.count : 0)
+        var dz = [Float](repeating: 0, count: 4 * o * g.cols)  // positions no parity uses stay 0
+        var dPadded = uninitializedFloats(x.requiresGrad ? c * g.height * g.width : 0)
+        var padded = uninitializedFloats(w.requiresGrad ? c * g.height * g.width : 0), col = uninitializedFloats(g.rows * g.cols)
+        gy.withUnsafeBufferPointer { gp in
+        x.data.withUnsafeBufferPointer { xp in
+        dx.withUnsafeMutableBufferPointer { dxp in
+        dStacked.withUnsafeMutableBufferPointer { dsp in
+        dz.withUnsafeMutableBufferPointer { dzp in
+        dPadded.withUnsafeMutableBufferPointer { dpp in
+        padded.withUnsafeMutableBufferPointer { pp in
+        col.withUnsafeMutableBufferPointer { cp in
+        stacked.withUnsafeBufferPointer { sp in
+            for i in 0..<n {
+                let gi = gp.baseAddress! + i * o * outPlane
+                Compute.parallelFor(4 * o, minimumChunk: max(1, parallelGrain / outPlane)) { rows in
+                    for row in rows {
+                        let dr = dzp.baseAddress! + row * g.cols
+                        parity(row / o, row % o) { zi, yo in dr[zi] = gi[yo] }
+                    }
+                }
+                if w.requiresGrad {
+                    // dStacked[4O, C*4] += dZ[4O, L] * col[C*4, L]^T
+                    reflectPad(xp.baseAddress! + i * inCount, pp.baseAddress!, planes: c, h: h, w: wd, p: 1, replicate: true)
+                    im2col(pp.baseAddress!, g, cp.baseAddress!)
+                    sgemm(transA: false, transB: true, m: 4 * o, n: g.rows, k: g.cols, a: dzp.baseAddress!, b: cp.baseAddress!,
+                          beta: 1, c: dsp.baseAddress!)
+                }
+                if x.requiresGrad {
+                    // dcol[C*4, L] = stacked^T * dZ, folded into the padded image, then into x.
+                    sgemm(transA: true, transB: false, m: g.rows, n: g.cols, k: 4 * o, a: sp.baseAddress!, b: dzp.baseAddress!,
+                          beta: 0, c: cp.baseAddress!)
+                    dpp.baseAddress!.update(repeating: 0, count: dpp.count)
+                    col2im(cp.baseAddress!, g, dpp.baseAddress!)
+                    reflectPadAdjoint(dpp.baseAddress!, dxp.baseAddress! + i * inCount, planes: c, h: h, w: wd, p: 1, replicate: true)
+                }
+            }
+        }}}}}}}}}
+        if x.requiresGrad { x.accumulate(dx) }
+        if w.requiresGrad {
+            // The adjoint of the folding: each 3x3 tap collects the 2x2 taps that summed it.
+            var dw = [Float](repeating: 0, count: w.count)
+            for py in 0..<2 { for px in 0..<2 { for oc in 0..<o { for ic in 0..<c { for a in 0..<2 { for bb in 0..<2 {
+                let v = dStacked[((py * 2 + px) * o + oc) * g.rows + (ic * 2 + a) * 2 + bb]
+                for ky in taps[py][a] { for kx in taps[px][bb] { dw[((oc * c + ic) * 3 + ky) * 3 + kx] += v } }
+            }}}}}}
+            w.accumulate(dw)
+        }
     }
 }
 

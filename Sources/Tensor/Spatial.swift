@@ -183,14 +183,23 @@ func reflectIndex(_ i: Int, _ size: Int) -> Int {
     i < 0 ? -i : (i >= size ? 2 * (size - 1) - i : i)
 }
 
-/// Reflection-pads `planes` planes of h x w by p into planes of (h + 2p) x (w + 2p).
-func reflectPad(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, p: Int) {
+/// The source index of padded position i: its reflection, or with `replicate` the
+/// nearest edge pixel.
+@inline(__always)
+func padIndex(_ i: Int, _ size: Int, replicate: Bool) -> Int {
+    replicate ? min(max(i, 0), size - 1) : reflectIndex(i, size)
+}
+
+/// Reflection-pads (or, with `replicate`, edge-pads) `planes` planes of h x w by p into
+/// planes of (h + 2p) x (w + 2p).
+func reflectPad(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, p: Int,
+                replicate: Bool = false) {
     let oh = h + 2 * p, ow = w + 2 * p
-    let srcX = (0..<ow).map { reflectIndex($0 - p, w) }
+    let srcX = (0..<ow).map { padIndex($0 - p, w, replicate: replicate) }
     for plane in 0..<planes {
         let s = src + plane * h * w, d = dst + plane * oh * ow
         for y in 0..<oh {
-            let line = s + reflectIndex(y - p, h) * w, o = d + y * ow
+            let line = s + padIndex(y - p, h, replicate: replicate) * w, o = d + y * ow
             for x in 0..<p { o[x] = line[srcX[x]] }
             (o + p).update(from: line, count: w)
             for x in (p + w)..<ow { o[x] = line[srcX[x]] }
@@ -199,13 +208,14 @@ func reflectPad(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
 }
 
 /// The adjoint of `reflectPad`: adds the gradient of the padded planes into `dst` (h x w).
-func reflectPadAdjoint(_ g: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, p: Int) {
+func reflectPadAdjoint(_ g: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, p: Int,
+                       replicate: Bool = false) {
     let oh = h + 2 * p, ow = w + 2 * p
-    let srcX = (0..<ow).map { reflectIndex($0 - p, w) }
+    let srcX = (0..<ow).map { padIndex($0 - p, w, replicate: replicate) }
     for plane in 0..<planes {
         let gs = g + plane * oh * ow, d = dst + plane * h * w
         for y in 0..<oh {
-            let line = d + reflectIndex(y - p, h) * w, gl = gs + y * ow
+            let line = d + padIndex(y - p, h, replicate: replicate) * w, gl = gs + y * ow
             for x in 0..<ow { line[srcX[x]] += gl[x] }
         }
     }

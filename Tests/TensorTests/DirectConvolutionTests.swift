@@ -13,8 +13,8 @@ final class DirectConvolutionTests: XCTestCase {
         let x = try tensor([2, 2, 5, 6], &rng), w = try tensor([3, 2, 7, 7], &rng), b = try tensor([3], &rng)
         try checkGradients("direct conv2d 7x7 reflect 3", inputs: [x, w, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2], reflect: 3) }
         let u = try tensor([1, 3, 4, 5], &rng), v = try tensor([1, 3, 3, 3], &rng)
-        try checkGradients("direct conv2d 3x3 upsample + reflect 1", inputs: [u, v]) {
-            try conv2d($0[0], weight: $0[1], bias: nil, reflect: 1, upsample: true)
+        try checkGradients("direct conv2d 3x3 upsample + reflect 2", inputs: [u, v]) {
+            try conv2d($0[0], weight: $0[1], bias: nil, reflect: 2, upsample: true)
         }
         // Already padded input: no transform at all.
         let p = try tensor([1, 2, 12, 11], &rng), q = try tensor([2, 2, 4, 3], &rng)
@@ -24,7 +24,7 @@ final class DirectConvolutionTests: XCTestCase {
     /// The same layer through the direct kernels and through im2col + GEMM.
     func testDirectKernelsMatchTheGemmPath() throws {
         for (shape, o, k, reflect, upsample) in [([2, 5, 9, 75], 3, 3, 1, false), ([1, 4, 20, 70], 1, 7, 3, false),
-                                                 ([1, 3, 6, 40], 4, 3, 1, true), ([1, 2, 9, 8], 2, 4, 0, false)] {
+                                                 ([1, 3, 6, 40], 4, 3, 2, true), ([1, 2, 9, 8], 2, 4, 0, false)] {
             let c = shape[1]
             let x = try tensor(shape, &rng), w = try tensor([o, c, k, k], &rng), b = try tensor([o], &rng)
             func run(direct: Bool) throws -> [[Float]] {
@@ -61,5 +61,41 @@ final class DirectConvolutionTests: XCTestCase {
         }
         let one = try run(threads: 1), two = try run(threads: 2)
         for (k, (a, b)) in zip(one, two).enumerated() { XCTAssertEqual(a, b, "output or gradient \(k)") }
+    }
+}
+
+/// conv2d of an upsampled, reflection-padded (1) input with a 3x3 kernel runs as four 2x2
+/// kernels at the input's resolution: finite differences, and the same values as the
+/// separate upsample, pad and convolution ops.
+final class UpsampledConvolutionTests: XCTestCase {
+    var rng = TestRNG(31)
+
+    func testGradients() throws {
+        let x = try tensor([2, 2, 3, 4], &rng), w = try tensor([5, 2, 3, 3], &rng), b = try tensor([5], &rng)
+        try checkGradients("conv2d upsample + reflect 1, 3x3", inputs: [x, w, b]) {
+            try conv2d($0[0], weight: $0[1], bias: $0[2], reflect: 1, upsample: true)
+        }
+    }
+
+    func testMatchesTheSeparateOps() throws {
+        for (shape, o) in [([2, 3, 5, 4], 6), ([1, 8, 9, 13], 16), ([1, 2, 1, 1], 3)] {
+            let x = try tensor(shape, &rng), w = try tensor([o, shape[1], 3, 3], &rng), b = try tensor([o], &rng)
+            let outShape = [shape[0], o, 2 * shape[2], 2 * shape[3]]
+            let weights = try Tensor(shape: outShape, data: rng.values(outShape.reduce(1, *)))
+            func run(_ f: () throws -> Tensor) throws -> [[Float]] {
+                for t in [x, w, b] { t.zeroGrad() }
+                let y = try f()
+                XCTAssertEqual(y.shape, outShape)
+                try (y * weights).mean().backward()
+                return [y.data, x.grad!, w.grad!, b.grad!]
+            }
+            let folded = try run { try conv2d(x, weight: w, bias: b, reflect: 1, upsample: true) }
+            let separate = try run { try conv2d(x.upsampleNearest2x().reflectionPad2d(1), weight: w, bias: b) }
+            for (k, (a, e)) in zip(folded, separate).enumerated() {
+                let scale = e.map { Swift.abs($0) }.max()!
+                XCTAssertGreaterThan(scale, 0)
+                XCTAssertLessThanOrEqual(zip(a, e).map { Swift.abs($0 - $1) }.max()!, 1e-5 * scale, "input \(shape), tensor \(k)")
+            }
+        }
     }
 }

@@ -20,8 +20,8 @@ final class FusedOpTests: XCTestCase {
 
     func testConv2dWithUpsamplingAndReflectionPadding() throws {
         let x = try tensor([2, 2, 3, 4], &rng), w = try tensor([3, 2, 3, 3], &rng), b = try tensor([3], &rng)
-        try checkGradients("conv2d upsample + reflect 1", inputs: [x, w, b]) {
-            try conv2d($0[0], weight: $0[1], bias: $0[2], reflect: 1, upsample: true)
+        try checkGradients("conv2d upsample + reflect 2", inputs: [x, w, b]) {
+            try conv2d($0[0], weight: $0[1], bias: $0[2], reflect: 2, upsample: true)
         }
     }
 
@@ -40,16 +40,18 @@ final class FusedOpTests: XCTestCase {
     /// The fused transform gives the same numbers as the separate ops (both sum the same
     /// products in the same order, so forward values are equal to the bit).
     func testConv2dTransformMatchesSeparateOps() throws {
-        let x = try tensor([2, 3, 5, 4], &rng), w = try tensor([4, 3, 3, 3], &rng), b = try tensor([4], &rng)
-        let weights = try Tensor(shape: [2, 4, 10, 8], data: rng.values(2 * 4 * 10 * 8))
+        // Reflection 2 and five outputs: the transform and the GEMM path (reflection 1 with a
+        // 3x3 kernel takes upsampledConv3x3, four outputs or fewer the direct kernels).
+        let x = try tensor([2, 3, 5, 4], &rng), w = try tensor([5, 3, 3, 3], &rng), b = try tensor([5], &rng)
+        let weights = try Tensor(shape: [2, 5, 12, 10], data: rng.values(2 * 5 * 12 * 10))
         func run(_ f: () throws -> Tensor) throws -> (y: [Float], dx: [Float], dw: [Float], db: [Float]) {
             for t in [x, w, b] { t.zeroGrad() }
             let y = try f()
             try (y * weights).mean().backward()
             return (y.data, x.grad!, w.grad!, b.grad!)
         }
-        let fused = try run { try conv2d(x, weight: w, bias: b, reflect: 1, upsample: true) }
-        let separate = try run { try conv2d(x.upsampleNearest2x().reflectionPad2d(1), weight: w, bias: b) }
+        let fused = try run { try conv2d(x, weight: w, bias: b, reflect: 2, upsample: true) }
+        let separate = try run { try conv2d(x.upsampleNearest2x().reflectionPad2d(2), weight: w, bias: b) }
         XCTAssertEqual(fused.y, separate.y)
         XCTAssertEqual(maxAbsDifference(fused.dx, separate.dx), 0, accuracy: 1e-7)
         XCTAssertEqual(fused.dw, separate.dw)
