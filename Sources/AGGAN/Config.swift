@@ -90,8 +90,9 @@ public struct Config: Codable, Sendable, Equatable {
 
     /// A named preset: `tiny` (fast on 2 CPU cores, for the bundled samples; it departs
     /// from the spec's schedule: stage 2 at 70 % of the epochs, attention sparsity 0.3,
-    /// attention weights averaged over stage 1 with decay 0.995, tau 0.06), `small` (128 px) or `paper` (256 px, the paper's widths). `small` and
-    /// `paper` are the spec's model.
+    /// attention weights averaged over stage 1 with decay 0.995, tau 0.06), `small`
+    /// (128 px) or `paper` (256 px, the paper's widths). `small` and `paper` are the
+    /// spec's model.
     public init(preset: String) throws {
         self.init()
         switch preset {
