@@ -97,9 +97,8 @@ void weight_grad_body(const float *dy, const float *in, long ic, long ih, long i
 #if defined(__x86_64__)
 #define FAST __attribute__((target("avx2,fma")))
 static int has_fast(void) {
-    static int cached = -1;  // a benign race: every thread computes the same value
-    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return cached;
+    // Reads the CPU model the compiler runtime fills in at start-up: cheap, no state here.
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 FAST static void conv_fast(const float *in, long ic, long ih, long iw, const float *w, long kh, long kw,
                            float *out, long o0, long o1, long y0, long y1) {
