@@ -230,15 +230,20 @@ func upsampledConv3x3(_ x: Tensor, weight w: Tensor, bias b: Tensor?) -> Tensor 
     // Window positions (r, s), r in 0...h, s in 0...wd, over x padded to (h + 2) x (wd + 2).
     let g = Window(channels: c, height: h + 2, width: wd + 2, kh: 2, kw: 2, stride: 1, pad: 0, outH: h + 1, outW: wd + 1)
     let (inCount, outPlane) = (c * h * wd, 4 * h * wd)
-    // taps[p][a]: the rows (or columns) of the 3x3 kernel that tap a of parity p sums.
-    let taps = [[[0], [1, 2]], [[0, 1], [2]]]
-    let stacked = {  // [(py * 2 + px) * O + o][(c * 2 + a) * 2 + b]
-        var k = [Float](repeating: 0, count: 4 * o * g.rows)
+    /// Calls body(stacked index, weight index) for every 3x3 tap that a 2x2 tap sums; the
+    /// stacked kernels are [(py * 2 + px) * O + o][(c * 2 + a) * 2 + b].
+    func forEachTap(_ body: (Int, Int) -> Void) {
+        // taps[p][a]: the rows (or columns) of the 3x3 kernel that tap a of parity p sums.
+        let taps = [[[0], [1, 2]], [[0, 1], [2]]]
         for py in 0..<2 { for px in 0..<2 { for oc in 0..<o { for ic in 0..<c { for a in 0..<2 { for bb in 0..<2 {
-            var sum: Float = 0
-            for ky in taps[py][a] { for kx in taps[px][bb] { sum += w.data[((oc * c + ic) * 3 + ky) * 3 + kx] } }
-            k[((py * 2 + px) * o + oc) * g.rows + (ic * 2 + a) * 2 + bb] = sum
+            let si = ((py * 2 + px) * o + oc) * g.rows + (ic * 2 + a) * 2 + bb
+            for ky in taps[py][a] { for kx in taps[px][bb] { body(si, ((oc * c + ic) * 3 + ky) * 3 + kx) } }
         }}}}}}
+    }
+    let stacked = {
+        var k = [Float](repeating: 0, count: 4 * o * g.rows)
+        let weights = w.data
+        forEachTap { si, wi in k[si] += weights[wi] }
         return k
     }()
     /// Calls body(z position, output offset) for every output pixel of parity p of channel oc.
@@ -316,10 +321,7 @@ func upsampledConv3x3(_ x: Tensor, weight w: Tensor, bias b: Tensor?) -> Tensor 
         if w.requiresGrad {
             // The adjoint of the folding: each 3x3 tap collects the 2x2 taps that summed it.
             var dw = [Float](repeating: 0, count: w.count)
-            for py in 0..<2 { for px in 0..<2 { for oc in 0..<o { for ic in 0..<c { for a in 0..<2 { for bb in 0..<2 {
-                let v = dStacked[((py * 2 + px) * o + oc) * g.rows + (ic * 2 + a) * 2 + bb]
-                for ky in taps[py][a] { for kx in taps[px][bb] { dw[((oc * c + ic) * 3 + ky) * 3 + kx] += v } }
-            }}}}}}
+            forEachTap { si, wi in dw[wi] += dStacked[si] }
             w.accumulate(dw)
         }
     }
