@@ -1,13 +1,13 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Module layout: see ARCHITECTURE in the README. Data flows one way:
-// pixels -> tensors -> networks -> trainer -> engine -> snapshots -> screen.
+// Modules, lowest first; data flows one way: pixels -> tensors -> networks -> trainer ->
+// engine -> snapshots -> screen. docs/ARCHITECTURE.md describes each module (a test checks
+// that its list matches the targets here).
 let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
 let package = Package(
     name: "aggan",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "aggan", targets: ["aggan"]),
     ],
@@ -19,25 +19,34 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw"),
         .target(name: "CKernels"),
+        .target(name: "SeededRandom"),
         .target(name: "Tensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: optimise),
-        .target(name: "NeuralNet", dependencies: ["Tensor"], swiftSettings: optimise),
-        .target(name: "AGGAN", dependencies: ["NeuralNet", "Tensor"], swiftSettings: optimise),
-        .target(name: "Imaging", dependencies: ["CPNG", "Tensor"], swiftSettings: optimise),
-        .target(name: "TrainingEngine", dependencies: ["AGGAN", "Imaging"], swiftSettings: optimise),
-        .target(name: "TerminalUI", dependencies: ["TrainingEngine", "CNCurses"], swiftSettings: optimise),
+        .target(name: "NeuralNet", dependencies: ["Tensor", "SeededRandom"], swiftSettings: optimise),
+        .target(name: "AGGAN", dependencies: ["NeuralNet", "Tensor", "SeededRandom"], swiftSettings: optimise),
+        .target(name: "Imaging", dependencies: ["CPNG", "SeededRandom"], swiftSettings: optimise),
+        .target(name: "TrainingEngine", dependencies: ["AGGAN", "Imaging", "Tensor", "SeededRandom"],
+                swiftSettings: optimise),
+        .target(name: "Lab", dependencies: ["TrainingEngine", "AGGAN", "Imaging", "Tensor", "SeededRandom"],
+                swiftSettings: optimise),
+        .target(name: "TerminalKit", dependencies: ["CNCurses"], swiftSettings: optimise),
+        .target(name: "Dashboard", dependencies: ["TerminalKit", "TrainingEngine", "AGGAN"], swiftSettings: optimise),
+        .target(name: "TestSupport", dependencies: ["TerminalKit", "TrainingEngine", "AGGAN", "Imaging", "SeededRandom"]),
         .executableTarget(
             name: "aggan",
             dependencies: [
-                "Tensor", "NeuralNet", "AGGAN", "Imaging", "TrainingEngine", "TerminalUI",
+                "SeededRandom", "Tensor", "NeuralNet", "AGGAN", "Imaging", "TrainingEngine", "Lab",
+                "TerminalKit", "Dashboard", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimise),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor"]),
-        .testTarget(name: "AGGANTests", dependencies: ["AGGAN", "NeuralNet", "Tensor"],
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor", "SeededRandom"]),
+        .testTarget(name: "AGGANTests", dependencies: ["AGGAN", "NeuralNet", "Tensor", "SeededRandom"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"]),
-        .testTarget(name: "TrainingEngineTests", dependencies: ["TrainingEngine", "AGGAN", "Imaging"]),
-        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "TrainingEngine"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "SeededRandom"]),
+        .testTarget(name: "EngineTests", dependencies: ["TrainingEngine", "TestSupport", "AGGAN", "Imaging", "Tensor", "SeededRandom"]),
+        .testTarget(name: "LabTests", dependencies: ["Lab", "TestSupport", "TrainingEngine", "AGGAN", "Imaging", "Tensor", "SeededRandom"]),
+        .testTarget(name: "TerminalKitTests", dependencies: ["TerminalKit", "TestSupport"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalKit", "TrainingEngine", "AGGAN", "TestSupport"]),
     ]
 )

@@ -1,8 +1,8 @@
 // Folders of PNG files, the CycleGAN layout, and the unpaired sampler.
 
+import SeededRandom
 import Dispatch
 import Foundation
-import Tensor
 
 /// The PNG files of one directory: names ending in `.png` (any case), not hidden, sorted
 /// by name (byte order), so the same folder always gives the same order.

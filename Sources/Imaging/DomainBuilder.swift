@@ -2,8 +2,8 @@
 // in shared/data/cells/README.md: disjoint blocks for A, B and a held-out test set;
 // A and test blocks degraded only inside the dilated mask.
 
+import SeededRandom
 import Foundation
-import Tensor
 
 /// Parameters of `DomainDataset`; all of them are recorded in `dataset.json`.
 public struct DomainBuildOptions: Sendable, Equatable, Codable {

@@ -1,7 +1,5 @@
 // The Imaging module: the `Image` value type, PNG files, datasets, augmentation, domain
-// building from an image + mask, and metrics. See ARCHITECTURE.md.
-
-import Tensor
+// building from an image + mask, and metrics. See docs/ARCHITECTURE.md.
 
 /// A grayscale or RGB image with float samples in [0, 1], stored planar (CHW).
 ///
@@ -142,42 +140,6 @@ extension Image {
         case .replicateGray: return grayToRGB(self)
         case .luminance: return rgbToGray(self)
         }
-    }
-
-    /// A tensor [1, channels, height, width] with values `2 x - 1` in [-1, 1].
-    ///
-    /// A gray image is replicated into 3 channels; a colour image is converted to gray by
-    /// luminance when `channels` is 1: ask `conversion(toChannels:)` to learn which.
-    public func toTensor(channels: Int) throws -> Tensor {
-        let source = try converted(toChannels: channels)
-        var data = source.pixels
-        data.withUnsafeMutableBufferPointer { d in
-            for i in 0..<d.count { d[i] = d[i] * 2 - 1 }
-        }
-        return try Tensor(shape: [1, source.channels, source.height, source.width], data: data)
-    }
-
-    /// The image of sample `sample` of a tensor [N, C, H, W] (C 1 or 3) with values in
-    /// [-1, 1]: `(v + 1) / 2` clamped to [0, 1] (NaN becomes 0).
-    public init(tensor: Tensor, sample: Int = 0, bitDepth: Int = 8) throws {
-        let s = tensor.shape
-        guard s.count == 4 else {
-            throw ImagingError.invalid("Image(tensor:)", "needs a tensor [N, C, H, W], got shape \(s)")
-        }
-        guard sample >= 0, sample < s[0] else {
-            throw ImagingError.invalid("Image(tensor:)", "sample \(sample) is outside 0..<\(s[0])")
-        }
-        try Image.validate(width: s[3], height: s[2], channels: s[1], bitDepth: bitDepth)
-        let count = s[1] * s[2] * s[3]
-        let start = sample * count
-        var out = [Float](repeating: 0, count: count)
-        tensor.data.withUnsafeBufferPointer { t in
-            for i in 0..<count {
-                let v = (t[start + i] + 1) * 0.5
-                out[i] = v.isNaN ? 0 : min(max(v, 0), 1)
-            }
-        }
-        self.init(unchecked: s[3], s[2], s[1], out, bitDepth)
     }
 }
 

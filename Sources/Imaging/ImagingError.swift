@@ -50,7 +50,7 @@ public struct ImagingError: Error, CustomStringConvertible, Equatable, Sendable 
     }
 
     /// An invalid argument of `operation`.
-    static func invalid(_ operation: String, _ what: String) -> ImagingError {
+    public static func invalid(_ operation: String, _ what: String) -> ImagingError {
         ImagingError(.invalidArgument, "\(operation): \(what)")
     }
 }

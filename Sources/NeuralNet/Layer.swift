@@ -1,3 +1,4 @@
+import SeededRandom
 import Tensor
 
 /// A module with named parameters. Names are relative (`conv.weight`); a parent prefixes

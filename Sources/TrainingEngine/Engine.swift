@@ -45,7 +45,7 @@ public struct EngineOptions: Sendable {
 /// `start()` runs the loop on the engine's queue. Tests can instead drive it by hand with
 /// `pump()`, which applies the pending commands and runs at most one iteration on the
 /// calling thread (like swift-nio's EmbeddedEventLoop).
-public final class TrainingEngine: @unchecked Sendable {
+public final class Engine: @unchecked Sendable {
     public let observers = ObserverRegistry()
     public let options: EngineOptions
 

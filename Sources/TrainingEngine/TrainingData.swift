@@ -1,3 +1,4 @@
+import SeededRandom
 import AGGAN
 import Foundation
 import Imaging

@@ -37,7 +37,7 @@ struct BenchEngine: ParsableCommand {
                 let d = try TrainingData(folders: folders, channels: 1, cropSize: config.imageSize, seed: 1)
                 var o = EngineOptions()
                 o.maxSteps = steps; o.threads = threads; o.checkpointEvery = 0
-                let engine = try TrainingEngine(config: config, data: d, options: o)
+                let engine = try Engine(config: config, data: d, options: o)
                 let observers = setting == "none" ? [] : [IdleObserver(delayMilliseconds: 0), IdleObserver(delayMilliseconds: 1),
                                                          IdleObserver(delayMilliseconds: slowMs)]
                 for ob in observers { engine.observers.add(ob) }

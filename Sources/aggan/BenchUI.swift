@@ -1,7 +1,9 @@
 import AGGAN
+import TestSupport
 import ArgumentParser
 import Foundation
-import TerminalUI
+import Dashboard
+import TerminalKit
 import TrainingEngine
 
 /// How fast the dashboard builds and blits a frame, on synthetic snapshots.

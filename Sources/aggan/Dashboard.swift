@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import TerminalUI
+import Dashboard
+import TerminalKit
 import TrainingEngine
 
 /// The interactive dashboard: starts the engine, shows it until it ends, restores the
@@ -10,7 +11,7 @@ import TrainingEngine
 ///   - theme: a theme name (`themes/NAME.theme`, `~/.config/aggan/themes`, or built in)
 ///     or a path to a theme file; `T` cycles through this one and the others found.
 ///   - color: `truecolor`, `256`, `16` or `none`; nil detects it (`NO_COLOR` respected).
-func runDashboard(engine: TrainingEngine, theme: String, color: String?) throws -> Bool {
+func runDashboard(engine: Engine, theme: String, color: String?) throws -> Bool {
     let environment = ProcessInfo.processInfo.environment
     let depth: ColorDepth
     if let color {

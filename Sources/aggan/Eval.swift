@@ -1,5 +1,6 @@
 import AGGAN
 import ArgumentParser
+import Lab
 import TrainingEngine
 
 struct Eval: ParsableCommand {

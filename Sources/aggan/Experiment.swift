@@ -2,6 +2,7 @@ import AGGAN
 import ArgumentParser
 import Foundation
 import Imaging
+import Lab
 import TrainingEngine
 
 struct Experiment: ParsableCommand {

@@ -62,7 +62,7 @@ struct Train: ParsableCommand {
         if !ok { throw ExitCode.failure }
     }
 
-    func makeEngine() throws -> (TrainingEngine, RunDirectory) {
+    func makeEngine() throws -> (Engine, RunDirectory) {
         var options = EngineOptions()
         options.checkpointEvery = checkpointEvery
         options.previewEvery = previewEvery
@@ -79,7 +79,7 @@ struct Train: ParsableCommand {
             options.runDirectory = dir
             options.runName = dir.name
             let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed)
-            return (try TrainingEngine(resuming: data, options: options), dir)
+            return (try Engine(resuming: data, options: options), dir)
         }
         guard (data != nil) != (domainA != nil || domainB != nil), data != nil || (domainA != nil && domainB != nil) else {
             throw ValidationError("give either --data DIR or both --domain-a and --domain-b (or --resume RUN_DIR)")
@@ -103,7 +103,7 @@ struct Train: ParsableCommand {
         options.runDirectory = dir
         options.runName = dir.name
         let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed)
-        let engine = try TrainingEngine(config: config, data: data, options: options)
+        let engine = try Engine(config: config, data: data, options: options)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try enc.encode(info).write(to: URL(fileURLWithPath: dir.path + "/run.json"), options: .atomic)
@@ -132,18 +132,6 @@ func absolute(_ path: String) -> String {
 
 func warn(_ message: String) {
     FileHandle.standardError.write(Data("aggan: warning: \(message)\n".utf8))
-}
-
-/// Stops the engine (saving a checkpoint) on SIGINT and SIGTERM.
-func installStopSignals(_ engine: TrainingEngine) -> [DispatchSourceSignal] {
-    let queue = DispatchQueue(label: "aggan.signals")
-    return [SIGINT, SIGTERM].map { sig in
-        signal(sig, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-        source.setEventHandler { engine.send(.stop(save: true)) }
-        source.resume()
-        return source
-    }
 }
 
 /// Progress lines: a bar redrawn in place on a terminal, plain lines otherwise.
@@ -185,8 +173,8 @@ func formatDuration(_ seconds: Double) -> String {
 }
 
 /// Runs the engine to the end with progress lines. Returns false when training failed.
-func runHeadless(_ engine: TrainingEngine) -> Bool {
-    let signals = installStopSignals(engine)
+func runHeadless(_ engine: Engine) -> Bool {
+    let signals = StopSignals { _ in engine.send(.stop(save: true)) }
     engine.observers.add(HeadlessProgress())
     engine.start()
     engine.waitUntilFinished()

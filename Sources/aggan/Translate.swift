@@ -2,6 +2,7 @@ import AGGAN
 import ArgumentParser
 import Foundation
 import Imaging
+import Lab
 import TrainingEngine
 
 /// `--direction`, `--mode` and `--tau` shared by translate and eval.

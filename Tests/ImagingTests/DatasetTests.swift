@@ -1,7 +1,7 @@
+import SeededRandom
 import Foundation
 import XCTest
 import Imaging
-import Tensor
 
 /// Folders, layouts, the unpaired sampler and augmentation.
 final class DatasetTests: XCTestCase {

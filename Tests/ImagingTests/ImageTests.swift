@@ -1,6 +1,5 @@
 import XCTest
 import Imaging
-import Tensor
 
 /// The Image value: construction, channels, tensors and geometry.
 final class ImageTests: XCTestCase {
@@ -38,26 +37,6 @@ final class ImageTests: XCTestCase {
         XCTAssertEqual(try gray.conversion(toChannels: 3), .replicateGray)
         XCTAssertEqual(try gray.conversion(toChannels: 1), ChannelConversion.none)
         assertImagingError(.invalidArgument, containing: "got 4") { try gray.conversion(toChannels: 4) }
-    }
-
-    func testTensorRoundTrip() throws {
-        let gray = try Image(width: 2, height: 1, channels: 1, pixels: [0, 0.75])
-        let t3 = try gray.toTensor(channels: 3)
-        XCTAssertEqual(t3.shape, [1, 3, 1, 2])
-        XCTAssertEqual(t3.data, [-1, 0.5, -1, 0.5, -1, 0.5])
-        let t1 = try gray.toTensor(channels: 1)
-        XCTAssertEqual(t1.data, [-1, 0.5])
-        XCTAssertEqual(try Image(tensor: t1), gray)
-
-        // From a batch: sample 1, values clamped, NaN to 0.
-        let batch = try Tensor(shape: [2, 1, 1, 3], data: [0, 0, 0, -3, 0.5, .nan])
-        let second = try Image(tensor: batch, sample: 1, bitDepth: 16)
-        XCTAssertEqual(second.pixels, [0, 0.75, 0])
-        XCTAssertEqual(second.bitDepth, 16)
-        assertImagingError(.invalidArgument, containing: "sample 2 is outside 0..<2") { try Image(tensor: batch, sample: 2) }
-        assertImagingError(.invalidArgument, containing: "needs a tensor [N, C, H, W]") {
-            try Image(tensor: try Tensor(shape: [3], data: [0, 0, 0]))
-        }
     }
 
     /// A 3 x 2 image with distinct values: 0 1 2 / 3 4 5.

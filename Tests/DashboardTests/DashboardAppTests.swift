@@ -1,0 +1,173 @@
+import AGGAN
+@testable import Dashboard
+import Foundation
+import TerminalKit
+import TestSupport
+import TrainingEngine
+import XCTest
+
+/// An engine that answers commands at once with a synthetic snapshot in the new state
+/// (as the real one does between iterations) and records what it was sent.
+final class FakeEngine: DashboardEngine, @unchecked Sendable {
+    let observers = ObserverRegistry()
+    private let state = LockedBox<(snapshot: TrainingSnapshot?, commands: [EngineCommand], started: Int, waited: Int)>(
+        (nil, [], 0, 0))
+
+    init(_ snapshot: TrainingSnapshot?) { state.withLock { $0.snapshot = snapshot } }
+
+    var commands: [EngineCommand] { state.current.commands }
+    var starts: Int { state.current.started }
+    var waits: Int { state.current.waited }
+    var latestSnapshot: TrainingSnapshot? { state.current.snapshot }
+    var snapshotHistory: [TrainingSnapshot] { [] }
+
+    func send(_ command: EngineCommand) {
+        let step = latestSnapshot?.step ?? 0
+        let next: RunState?
+        switch command {
+        case .pause: next = .paused
+        case .resume, .start: next = .running
+        case .stop: next = .stopped
+        default: next = nil
+        }
+        state.withLock { $0.commands.append(command) }
+        if let next { publish(SyntheticSnapshot.make(step: step, state: next, sequence: commands.count + 1)) }
+    }
+
+    func start(paused: Bool) {
+        state.withLock { $0.started += 1 }
+        publish(SyntheticSnapshot.make(step: 1, state: paused ? .paused : .running, extraCheckpoint: nil, sequence: 1))
+    }
+
+    func waitUntilFinished() { state.withLock { $0.waited += 1 } }
+
+    /// Publishes and waits until the dashboard's observer has taken it in.
+    func publish(_ s: TrainingSnapshot) {
+        state.withLock { $0.snapshot = s }
+        observers.publish(s)
+        observers.flush()
+    }
+}
+
+/// A terminal that plays a script: each call of `readEvents` runs the next step (which
+/// may also change the size or deliver a signal) and returns its events. When the script
+/// is over it reports a hang-up, so a test that forgets to end the loop still ends.
+final class FakeTerminal: Terminal {
+    let depth: ColorDepth = .ansi256
+    var size = Size(width: 100, height: 30)
+    private var script: [() -> [TerminalEvent]]
+    private(set) var frames: [Canvas] = []
+    private(set) var restored = 0
+
+    init(_ script: [() -> [TerminalEvent]]) { self.script = script }
+
+    func wait(timeoutMilliseconds: Int32, wakeFD: Int32) -> TerminalWait {
+        script.isEmpty ? .hangUp : .ready
+    }
+
+    func readEvents() -> [TerminalEvent] { script.isEmpty ? [] : script.removeFirst()() }
+    func blit(_ canvas: Canvas) { frames.append(canvas) }
+    func restore() { restored += 1 }
+}
+
+final class DashboardAppTests: XCTestCase {
+    private func key(_ c: Character) -> () -> [TerminalEvent] { { [.key(.character(c))] } }
+
+    private func run(_ engine: FakeEngine, _ terminal: FakeTerminal,
+                     signals: StopSignals? = nil, wake: WakePipe? = nil) throws -> DashboardResult {
+        let wake = try wake ?? WakePipe()
+        let options = DashboardOptions(themes: [.default], colorDepth: .ansi256, frameInterval: 0, snapshotInterval: 0)
+        return DashboardApp.loop(engine: engine, terminal: terminal, options: options, wake: wake,
+                                 signals: signals ?? StopSignals(listening: false) { _ in wake.signal() })
+    }
+
+    func testStartsAnIdleEngineAndDrawsItsSnapshot() throws {
+        let engine = FakeEngine(nil)
+        let terminal = FakeTerminal([{ [] }, { [] }])
+        _ = try run(engine, terminal)
+        XCTAssertEqual(engine.starts, 1)
+        XCTAssertTrue(terminal.frames.last?.lines().joined().contains("RUNNING") ?? false, "the live snapshot is drawn")
+    }
+
+    func testPauseThenStepSendsTheCommandsInOrder() throws {
+        let engine = FakeEngine(SyntheticSnapshot.make(step: 10, state: .running))
+        let terminal = FakeTerminal([key(" "), key("n"), key("n"), { [] }])
+        let result = try run(engine, terminal)
+        XCTAssertEqual(Array(engine.commands.prefix(3)), [.pause, .step(1), .step(1)])
+        XCTAssertTrue(terminal.frames.contains { $0.lines().joined().contains("PAUSED") }, "the paused state was drawn")
+        XCTAssertTrue(result.interrupted, "the script ends with a hang-up")
+        XCTAssertEqual(terminal.restored, 1)
+    }
+
+    func testQuitWithUnsavedStepsAsksAndSaves() throws {
+        // Step 1284 with the last checkpoint at 1200: quitting asks first.
+        let engine = FakeEngine(SyntheticSnapshot.make(step: 1284, state: .running))
+        let terminal = FakeTerminal([key("q"), key("y"), { [] }])
+        let result = try run(engine, terminal)
+        XCTAssertEqual(engine.commands, [.stop(save: true)])
+        XCTAssertFalse(result.interrupted)
+        XCTAssertEqual(result.snapshot?.state, .stopped)
+        XCTAssertEqual(engine.waits, 1, "waits for the engine to save and end")
+        XCTAssertTrue(terminal.frames.contains { $0.lines().joined().contains("save") }, "the prompt was shown")
+    }
+
+    func testQuitPromptCanQuitWithoutSaving() throws {
+        let engine = FakeEngine(SyntheticSnapshot.make(step: 1284, state: .running))
+        let terminal = FakeTerminal([key("q"), key("n"), { [] }])
+        _ = try run(engine, terminal)
+        XCTAssertEqual(engine.commands, [.stop(save: false)])
+    }
+
+    func testQuitWithNothingUnsavedLeavesAtOnce() throws {
+        let engine = FakeEngine(SyntheticSnapshot.make(step: 1500, state: .running, extraCheckpoint: nil))
+        XCTAssertFalse(engine.latestSnapshot!.hasUnsavedSteps)
+        let terminal = FakeTerminal([key("q"), { [] }])
+        _ = try run(engine, terminal)
+        XCTAssertEqual(engine.commands, [.stop(save: false)])
+    }
+
+    func testSIGTERMStopsWithASaveAndASecondOneForcesTheWayOut() throws {
+        let wake = try WakePipe()
+        let signals = StopSignals(listening: false) { _ in wake.signal() }
+        let engine = FakeEngine(SyntheticSnapshot.make(step: 10, state: .running))
+        let terminal = FakeTerminal([{ signals.deliver(); return [] }, { [] }])
+        let result = try run(engine, terminal, signals: signals, wake: wake)
+        XCTAssertEqual(engine.commands, [.stop(save: true)])
+        XCTAssertTrue(result.interrupted)
+        XCTAssertFalse(result.forced)
+        XCTAssertEqual(result.snapshot?.state, .stopped)
+
+        let stubborn = FakeEngine(SyntheticSnapshot.make(step: 10, state: .running))
+        let wake2 = try WakePipe()
+        let signals2 = StopSignals(listening: false) { _ in wake2.signal() }
+        signals2.deliver()
+        signals2.deliver()
+        let forced = try run(stubborn, FakeTerminal([{ [] }, { [] }]), signals: signals2, wake: wake2)
+        XCTAssertTrue(forced.forced)
+        XCTAssertEqual(stubborn.waits, 0, "a forced quit does not wait for the engine")
+    }
+
+    func testResizeRedrawsAtTheNewSize() throws {
+        let engine = FakeEngine(SyntheticSnapshot.make(step: 10, state: .running))
+        var terminal: FakeTerminal!
+        terminal = FakeTerminal([{ [] }, { terminal.size = Size(width: 60, height: 20); return [.resize] }, { [] }])
+        _ = try run(engine, terminal)
+        XCTAssertEqual(terminal.frames.first.map { Size(width: $0.width, height: $0.height) }, Size(width: 100, height: 30))
+        XCTAssertEqual(terminal.frames.last.map { Size(width: $0.width, height: $0.height) }, Size(width: 60, height: 20))
+    }
+
+    func testSnapshotBurstsAreCoalescedToTheFrameRate() throws {
+        let engine = FakeEngine(SyntheticSnapshot.make(step: 10, state: .running))
+        let options = DashboardOptions(themes: [.default], colorDepth: .ansi256, frameInterval: 0, snapshotInterval: 3600)
+        let wake = try WakePipe()
+        // The first frame, then 50 snapshots: the next frame for them is not due within the hour.
+        let terminal = FakeTerminal([{ [] }, {
+            for i in 0..<50 { engine.publish(SyntheticSnapshot.make(step: 11 + i, state: .running, sequence: 10 + i)) }
+            return []
+        }, { [] }])
+        _ = DashboardApp.loop(engine: engine, terminal: terminal, options: options, wake: wake,
+                              signals: StopSignals(listening: false) { _ in wake.signal() })
+        XCTAssertEqual(terminal.frames.count, 1)
+        XCTAssertTrue(terminal.frames[0].lines().joined().contains("step 10"), "the frame before the burst")
+    }
+}

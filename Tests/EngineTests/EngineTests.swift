@@ -1,0 +1,192 @@
+import SeededRandom
+import AGGAN
+import Foundation
+import Imaging
+import Tensor
+import TrainingEngine
+import TestSupport
+import XCTest
+
+/// Collects what it receives; can be made to block inside `didPublish`.
+final class Recorder: TrainingObserver, @unchecked Sendable {
+    let received = LockedBox<[TrainingSnapshot]>([])
+    let gate = LockedBox<DispatchSemaphore?>(nil)
+    func didPublish(_ snapshot: TrainingSnapshot) {
+        if let g = gate.current { g.wait(); g.signal() }
+        received.withLock { $0.append(snapshot) }
+    }
+}
+
+final class EngineTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-engine-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func makeEngine(runDir: Bool = false, maxSteps: Int? = nil) throws -> Engine {
+        let data = try TrainingData(folders: makeDataset(in: dir.appendingPathComponent("data")), channels: 1, cropSize: 32, seed: 5)
+        var o = EngineOptions()
+        o.previewEvery = 3
+        o.maxSteps = maxSteps
+        o.snapshotHistory = 4
+        o.checkpointEvery = 0
+        if runDir { o.runDirectory = RunDirectory(dir.appendingPathComponent("run").path) }
+        return try Engine(config: engineConfig(), data: data, options: o)
+    }
+
+    func testStepWhilePausedRunsExactlyN() throws {
+        let engine = try makeEngine()
+        engine.send(.pause)
+        engine.send(.step(3))
+        for _ in 0..<10 { engine.pump() }
+        XCTAssertEqual(engine.trainer.step, 3)
+        XCTAssertEqual(engine.latestSnapshot?.state, .paused)
+        engine.send(.step(1))
+        for _ in 0..<5 { engine.pump() }
+        XCTAssertEqual(engine.trainer.step, 4)
+        // Every paused step recomputes the previews.
+        XCTAssertEqual(engine.latestSnapshot?.previewStep, 4)
+    }
+
+    func testCommandsApplyInOrder() throws {
+        let engine = try makeEngine()
+        engine.send(.setTau(0.3))
+        engine.send(.setTau(0.05))
+        engine.send(.setMode(.binary))
+        engine.send(.start)
+        engine.send(.pause)
+        engine.pump()
+        // start then pause in one batch: no iteration ran, the last tau and mode won.
+        XCTAssertEqual(engine.trainer.step, 0)
+        let s = try XCTUnwrap(engine.latestSnapshot)
+        XCTAssertEqual(s.state, .paused)
+        XCTAssertEqual(s.tau, 0.05)
+        XCTAssertEqual(s.mode, .binary)
+        engine.send(.resume)
+        engine.pump(); engine.pump()
+        XCTAssertEqual(engine.trainer.step, 2)
+        engine.send(.stop(save: false))
+        XCTAssertFalse(engine.pump())
+        XCTAssertEqual(engine.latestSnapshot?.state, .stopped)
+        XCTAssertEqual(engine.trainer.step, 2)
+    }
+
+    func testTauChangeReachesTheNextSnapshotAndItsPreviews() throws {
+        let engine = try makeEngine()
+        engine.send(.step(1))
+        engine.pump()
+        let before = try XCTUnwrap(engine.latestSnapshot)
+        engine.send(.setTau(0.9))
+        engine.pump()
+        let after = try XCTUnwrap(engine.latestSnapshot)
+        XCTAssertEqual(after.tau, 0.9)
+        XCTAssertGreaterThan(after.sequence, before.sequence)
+        // Attention of a fresh model is about 0.5 everywhere: nothing is above 0.9.
+        XCTAssertEqual(after.previews.first?.ab.fractionAboveTau, 0)
+        XCTAssertNotEqual(before.previews.first?.ab.fractionAboveTau, 0)
+        engine.send(.setMode(.binary))
+        engine.pump()
+        let binary = try XCTUnwrap(engine.latestSnapshot?.previews.first?.ab)
+        // A binary mask of zeros keeps the input exactly.
+        XCTAssertEqual(binary.composite, binary.input)
+        XCTAssertEqual(binary.backgroundDrift, 0)
+    }
+
+    func testSnapshotHistoryIsBounded() throws {
+        let engine = try makeEngine()
+        engine.send(.start)
+        for _ in 0..<20 { engine.pump() }
+        let history = engine.snapshotHistory
+        XCTAssertEqual(history.count, 4)
+        // Previews every 3 steps, and at step 20, the end of the 5 x 4-step schedule.
+        XCTAssertEqual(history.map(\.previewStep), [12, 15, 18, 20])
+        XCTAssertEqual(engine.latestSnapshot?.state, .finished)
+        XCTAssertEqual(engine.latestSnapshot?.history.count, 20)
+    }
+
+    /// A blocked observer neither stops training nor queues snapshots without bound, and
+    /// gets the latest snapshot when it unblocks.
+    func testBlockedObserverDoesNotStopTraining() throws {
+        let engine = try makeEngine(maxSteps: 12)
+        let slow = Recorder(), fast = Recorder()
+        let gate = DispatchSemaphore(value: 0)
+        slow.gate.withLock { $0 = gate }
+        engine.observers.add(slow)
+        engine.observers.add(fast)
+        engine.start()
+        // Wait for the run to finish while the slow observer is still blocked.
+        let deadline = Date().addingTimeInterval(120)
+        while engine.latestSnapshot?.state != .finished && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(engine.latestSnapshot?.state, .finished)
+        XCTAssertEqual(engine.trainer.step, 12)
+        XCTAssertTrue(slow.received.current.isEmpty)
+        gate.signal()
+        engine.waitUntilFinished()
+        let got = slow.received.current
+        XCTAssertLessThanOrEqual(got.count, 2, "the blocked observer got a backlog: \(got.map(\.sequence))")
+        XCTAssertEqual(got.last?.sequence, engine.latestSnapshot?.sequence)
+        XCTAssertEqual(fast.received.current.last?.state, .finished)
+    }
+
+    func testObserversAddedAndRemovedConcurrently() throws {
+        let registry = ObserverRegistry()
+        let engine = try makeEngine()
+        engine.send(.step(1)); engine.pump()
+        let snapshot = try XCTUnwrap(engine.latestSnapshot)
+        let observers = (0..<64).map { _ in Recorder() }
+        DispatchQueue.concurrentPerform(iterations: 64) { i in
+            registry.add(observers[i])
+            registry.publish(snapshot)
+            if i % 2 == 0 { registry.remove(observers[i]) }
+        }
+        XCTAssertEqual(registry.count, 32)
+        registry.publish(snapshot)
+        registry.flush()
+        for (i, o) in observers.enumerated() where i % 2 == 1 {
+            XCTAssertFalse(o.received.current.isEmpty, "observer \(i) got nothing")
+        }
+    }
+
+    /// A run stopped and resumed from its run folder continues with the same losses as a
+    /// run never stopped (same data order, augmentation, pool and optimiser state).
+    func testResumeFromRunFolderIsExact() throws {
+        let straight = try makeEngine()
+        straight.send(.start)
+        for _ in 0..<8 { straight.pump() }
+        let expected = straight.latestSnapshot!.history.points
+
+        let first = try makeEngine(runDir: true)
+        first.send(.start)
+        for _ in 0..<5 { first.pump() }
+        first.send(.stop(save: true))
+        first.pump()
+        let metrics = MetricsRecorder(first.options.runDirectory!)
+        metrics.didPublish(first.latestSnapshot!)
+
+        let data = try TrainingData(folders: DatasetFolders(cycleGANRoot: dir.appendingPathComponent("data").path), channels: 1, cropSize: 32, seed: 5)
+        let resumed = try Engine(resuming: data, options: first.options)
+        XCTAssertEqual(resumed.trainer.step, 5)
+        resumed.send(.start)
+        for _ in 0..<3 { resumed.pump() }
+        let got = resumed.latestSnapshot!.history.points
+        XCTAssertEqual(got.map(\.step), Array(1...8))
+        XCTAssertEqual(got, expected)
+    }
+}
+
+final class EngineEndTests: XCTestCase {
+    func testMaxStepsZeroRunsNothing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-end-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try TrainingData(folders: makeDataset(in: dir), channels: 1, cropSize: 32, seed: 5)
+        var o = EngineOptions()
+        o.maxSteps = 0
+        let engine = try Engine(config: engineConfig(), data: data, options: o)
+        engine.send(.start)
+        XCTAssertFalse(engine.pump())
+        XCTAssertEqual(engine.trainer.step, 0)
+        XCTAssertEqual(engine.latestSnapshot?.state, .finished)
+    }
+}
