@@ -88,39 +88,19 @@ public struct Config: Codable, Sendable, Equatable {
     /// Whether the trainer keeps the average of `attentionAverage`.
     public var averagesAttention: Bool { attentionAverage > 0 && freezeAttention && !baseline }
 
-    /// A named preset: `tiny` (fast on 2 CPU cores, for the bundled samples; it departs
-    /// from the spec's schedule: stage 2 at 70 % of the epochs, attention sparsity 0.3,
-    /// attention weights averaged over stage 1 with decay 0.995, tau 0.06), `small`
-    /// (128 px) or `paper` (256 px, the paper's widths). `small` and `paper` are the
-    /// spec's model.
-    public init(preset: String) throws {
+    /// A named preset (see `Preset`; docs/MODEL.md has each departure's evidence).
+    public init(preset: Preset) {
         self.init()
         switch preset {
-        case "tiny":
+        case .tiny:
             imageSize = 64; ngf = 16; blocks = 3; ndf = 32; learningRate = 2e-4; epochs = 100
-            // Measured on the bundled nuclei (issue 7; `aggan experiment`, 600 iterations,
-            // seed 0): with the spec's switch at 30 % the attention was frozen while still
-            // diffuse (mean 0.22, IoU 0.16, background change 2.4 of 255). A later switch
-            // and a light sparsity term give masks on the nuclei (best IoU 0.60 at
-            // threshold 0.06, background change 0.66) with the same cell gain (+5.7 dB).
-            // Over 2,250 iterations (15 minutes on one core) a sparsity weight of 1 faded the
-            // attention to nearly nothing (mean 0.019, IoU 0.40 at tau 0.06, seed 1); 0.3
-            // kept it (IoU 0.59-0.61 from iteration 1,000 to the switch, 0.55 after).
-            // The attention of the last stage-1 step is a noisy pick: seed 1 had IoU 0.61 at
-            // iteration 1,500 and 0.55 at the switch (1,566), frozen there for good. The mean
-            // of its attention weights at 1,000-1,500 scored 0.61 (see CHANGELOG), so the
-            // frozen attention is an average over the last few hundred iterations.
             switchFraction = 0.7; attentionSparsity = 0.3; attentionAverage = 0.995; tau = 0.06
-        case "small":
+        case .small:
             imageSize = 128; ngf = 32; blocks = 6; ndf = 64; learningRate = 2e-4; epochs = 100
-        case "paper":
+        case .paper:
             imageSize = 256; ngf = 32; blocks = 9; ndf = 64; learningRate = 1e-4; epochs = 100
-        default:
-            throw ConfigError("unknown preset '\(preset)' (choose tiny, small or paper)")
         }
     }
-
-    public static let presets = ["tiny", "small", "paper"]
 
     /// Checks every field; the error names the field and the value.
     public func validate() throws {
@@ -163,6 +143,14 @@ public struct Config: Codable, Sendable, Equatable {
         if e < half || epochs - 1 <= half { return learningRate }
         return learningRate * Float(max(0, Double(epochs - 1 - e) / Double(epochs - 1 - half)))
     }
+}
+
+/// The named configurations. `tiny` is fast on 2 CPU cores and departs from the paper's
+/// schedule (stage 2 at 70 % of the epochs, attention sparsity 0.3, attention weights
+/// averaged over stage 1 with decay 0.995, tau 0.06: measured in docs/MODEL.md); `small`
+/// (128 px) and `paper` (256 px, the paper's widths) are the paper's model.
+public enum Preset: String, CaseIterable, Codable, Sendable {
+    case tiny, small, paper
 }
 
 public struct ConfigError: Error, CustomStringConvertible, Equatable {

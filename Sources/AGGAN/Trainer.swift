@@ -1,25 +1,6 @@
-import SeededRandom
+import Basics
 import NeuralNet
 import Tensor
-
-/// The loss terms of one iteration, by the names the UI plots.
-public struct Losses: Codable, Sendable, Equatable {
-    public var advST: Float = 0, advTS: Float = 0, cycS: Float = 0, cycT: Float = 0
-    public var gTotal: Float = 0, dS: Float = 0, dT: Float = 0
-
-    public init() {}
-
-    public static let names = ["adv_st", "adv_ts", "cyc_s", "cyc_t", "g_total", "d_s", "d_t"]
-
-    /// (name, value) in `names` order.
-    public var named: [(String, Float)] {
-        zip(Self.names, [advST, advTS, cycS, cycT, gTotal, dS, dT]).map { ($0, $1) }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case advST = "adv_st", advTS = "adv_ts", cycS = "cyc_s", cycT = "cyc_t", gTotal = "g_total", dS = "d_s", dT = "d_t"
-    }
-}
 
 /// The pool of past fakes (spec "Schedule"): each fake is kept with its source's mask.
 /// Until full it stores and returns the new pair; once full, with probability 0.5 it

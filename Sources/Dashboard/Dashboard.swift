@@ -1,3 +1,4 @@
+import Basics
 // The dashboard screen: a pure function of (snapshot, view state, size, theme) -> Canvas.
 //
 // ╭ aggan · run ──────── stage 2 · epoch 13/20 · step 1284 · 31.2 it/s RUNNING ─╮
@@ -187,8 +188,6 @@ public enum Dashboard {
 
     // MARK: - Losses
 
-    static let generatorLosses = ["g_total", "cyc_s", "cyc_t", "adv_st", "adv_ts"]
-    static let discriminatorLosses = ["d_s", "d_t"]
 
     static func drawLosses(_ live: TrainingSnapshot?, view: ViewState, cursorStep: Int?, layout: DashboardLayout,
                            theme: Theme, into canvas: inout Canvas) {
@@ -211,9 +210,9 @@ public enum Dashboard {
         func xValue(_ step: Int) -> Double { view.xAxis == .epoch ? Double(step) / perEpoch : Double(step) }
         let xs = points.map { xValue($0.step) }
         let maxPoints = max(64, charts.width * 8)
-        let generator = lossSeries(points, xs: xs, names: generatorLosses, firstColor: 0,
+        let generator = lossSeries(points, xs: xs, terms: LossTerm.generator, firstColor: 0,
                                    smoothing: view.smoothing, maxPoints: maxPoints)
-        let discriminator = lossSeries(points, xs: xs, names: discriminatorLosses, firstColor: 5,
+        let discriminator = lossSeries(points, xs: xs, terms: LossTerm.discriminator, firstColor: 5,
                                        smoothing: view.smoothing, maxPoints: maxPoints)
 
         var markers: [ChartMarker] = []
@@ -257,27 +256,11 @@ public enum Dashboard {
     /// One series per loss name. With more points than `maxPoints` the curves are
     /// smoothed over every point first and then thinned to the first, lowest, highest and
     /// last point of each bucket, which draws the same braille at a fraction of the cost.
-    static func lossSeries(_ points: [LossPoint], xs: [Double], names: [String], firstColor: Int,
+    static func lossSeries(_ points: [LossPoint], xs: [Double], terms: [LossTerm], firstColor: Int,
                            smoothing: Double, maxPoints: Int) -> [ChartSeries] {
-        let all = Losses.names
-        return names.enumerated().map { i, name in
-            let k = all.firstIndex(of: name) ?? 0
-            var ys = [Double]()
-            ys.reserveCapacity(points.count)
-            for p in points {
-                let l = p.losses
-                let v: Float
-                switch k {
-                case 0: v = l.advST
-                case 1: v = l.advTS
-                case 2: v = l.cycS
-                case 3: v = l.cycT
-                case 4: v = l.gTotal
-                case 5: v = l.dS
-                default: v = l.dT
-                }
-                ys.append(Double(v))
-            }
+        terms.enumerated().map { i, term in
+            let name = term.rawValue
+            let ys = points.map { Double($0.losses[term]) }
             guard ys.count > maxPoints, maxPoints >= 4 else {
                 return ChartSeries(name: name, points: zip(xs, ys).map { ChartPoint(x: $0, y: $1) },
                                    colorIndex: firstColor + i)

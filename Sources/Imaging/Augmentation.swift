@@ -1,6 +1,6 @@
 // Training-time augmentation (AGGAN_SPEC.md, "Augmentation").
 
-import SeededRandom
+import Basics
 
 /// Resize to `loadSize` (bilinear, aspect not kept), random `cropSize` crop, random
 /// horizontal flip; optionally random vertical flip and random 90-degree rotation (valid

@@ -1,6 +1,6 @@
 // Folders of PNG files, the CycleGAN layout, and the unpaired sampler.
 
-import SeededRandom
+import Basics
 import Dispatch
 import Foundation
 

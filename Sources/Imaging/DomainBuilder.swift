@@ -2,7 +2,7 @@
 // in shared/data/cells/README.md: disjoint blocks for A, B and a held-out test set;
 // A and test blocks degraded only inside the dilated mask.
 
-import SeededRandom
+import Basics
 import Foundation
 
 /// Parameters of `DomainDataset`; all of them are recorded in `dataset.json`.

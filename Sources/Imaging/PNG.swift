@@ -1,6 +1,7 @@
 // PNG files through libpng's simplified `png_image` API (the classic API reports errors
 // with longjmp, which Swift cannot survive). This is the only file that imports CPNG.
 
+import Basics
 import CPNG
 #if canImport(Glibc)
 import Glibc
@@ -255,40 +256,9 @@ func readWholeFile(_ path: String) throws -> [UInt8] {
     return bytes
 }
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`.
-/// On failure the temporary file is removed and `path` is untouched.
+/// Writes `bytes` atomically (see `AtomicFile`); errors as `ImagingError.write`.
 func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
-    let slash = path.lastIndex(of: "/")
-    let folder = slash.map { String(path[..<$0]) } ?? "."
-    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-    let temp = (slash == nil ? "" : folder + "/") + ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-    let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-    guard fd >= 0 else {
-        let code = errno
-        var info = stat()
-        if code == ENOENT && stat(folder, &info) != 0 { throw ImagingError.write(path, "folder '\(folder)' does not exist") }
-        throw ImagingError.write(path, systemError(code))
-    }
-    var failure: Int32 = 0
-    bytes.withUnsafeBytes { b in
-        guard let base = b.baseAddress else { return }
-        var done = 0
-        while done < b.count {
-            let n = write(fd, base + done, b.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = errno
-                return
-            }
-            done += n
-        }
-    }
-    if close(fd) != 0 && failure == 0 { failure = errno }
-    if failure == 0 && rename(temp, path) != 0 { failure = errno }
-    if failure != 0 {
-        unlink(temp)
-        throw ImagingError.write(path, failure == EISDIR ? "is a directory" : systemError(failure))
-    }
+    do { try AtomicFile.write(bytes, to: path) } catch { throw ImagingError.write(path, error.reason) }
 }
 
 /// `strerror` text for an errno value.

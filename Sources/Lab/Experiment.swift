@@ -2,7 +2,7 @@
 // budget for each variant, trained one after another in this process, evaluated on the
 // held-out pairs, summarised as a Markdown table and a PNG figure.
 
-import SeededRandom
+import Basics
 import AGGAN
 import Foundation
 import Imaging
@@ -204,7 +204,7 @@ public final class ExperimentRunner {
                 try config.validate()
                 log("\(name): \(config.epochs) epochs of \(config.iterationsPerEpoch) iterations"
                     + (config.baseline ? "" : config.switchEpoch >= config.epochs ? ", no stage 2" : ", stage 2 from epoch \(config.switchEpoch + 1)")
-                    + (deadline.map { ", stopped after \(Self.duration($0)) at the latest" } ?? ""))
+                    + (deadline.map { ", stopped after \(Format.duration($0)) at the latest" } ?? ""))
                 let engine = try Engine(config: config, data: data, options: options)
                 let recorder = MetricsRecorder(dir)
                 engine.observers.add(recorder)
@@ -248,7 +248,7 @@ public final class ExperimentRunner {
                         figureOutputs[variant] = try figureSamples.map { try translator.translate($0.degraded) }
                     }
                 }
-                log("\(name): \(run.steps) iterations in \(Self.duration(run.seconds)) (\(run.ended))"
+                log("\(name): \(run.steps) iterations in \(Format.duration(run.seconds)) (\(run.ended))"
                     + (run.summary.map { s in
                         String(format: "; drift %.2f, cell PSNR %.2f dB", s.model.backgroundDrift ?? .nan, s.model.psnrInside ?? .nan)
                             + (variant == .aggan ? String(format: ", IoU %.3f, mean attention %.3f", s.attention.iou, run.meanAttention ?? .nan) : "")
@@ -276,8 +276,8 @@ public final class ExperimentRunner {
             seeds: plan.seeds, variants: plan.variants, tau: Double(String(plan.config.tau)) ?? Double(plan.config.tau),
             identity: identity ?? VariantMetrics(), truthMeanInside: truthLevel, runs: runs,
             failureMargin: plan.failureMargin, figure: figure, figureColumns: columns, figureGain: gain)
-        try Data(result.markdown().utf8).write(to: URL(fileURLWithPath: markdownFile), options: .atomic)
-        try Data(result.json().utf8).write(to: URL(fileURLWithPath: jsonFile), options: .atomic)
+        try AtomicFile.write(text: result.markdown(), to: markdownFile)
+        try AtomicFile.write(text: result.json(), to: jsonFile)
         return result
     }
 
@@ -332,8 +332,7 @@ public final class ExperimentRunner {
         let width = columns.count * cellW + (columns.count + 1) * gap
         let height = samples.count * cellH + (samples.count + 1) * gap
         var pixels = [Float](repeating: 1, count: channels * width * height)
-        let truthValues = samples.flatMap(\.truth.pixels).sorted()
-        let top = truthValues.isEmpty ? 1 : truthValues[min(truthValues.count - 1, Int(Double(truthValues.count) * 0.995))]
+        let top = Stats(samples.flatMap(\.truth.pixels).map(Double.init)).percentile(0.995) ?? 1
         let gain = Float(min(8, max(1, 1 / Double(max(top, 1e-6)))))
         func put(_ image: Image, row: Int, column: Int, stretch: Bool = true) throws {
             let im = try image.converted(toChannels: channels)
@@ -356,11 +355,6 @@ public final class ExperimentRunner {
             for (column, image) in images.enumerated() { try put(image, row: row, column: column, stretch: column != attentionColumn) }
         }
         return (try Image(width: width, height: height, channels: channels, pixels: pixels), columns, Double(gain))
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return String(format: "%d:%02d", s / 60, s % 60)
     }
 
     static func number(_ v: Double) -> String {
@@ -389,12 +383,8 @@ final class ProgressLog: TrainingObserver, @unchecked Sendable {
 extension ExperimentResult {
     /// Mean and sample standard deviation.
     static func stats(_ values: [Double]) -> (mean: Double, sd: Double?)? {
-        let v = values.filter { $0.isFinite }
-        guard !v.isEmpty else { return nil }
-        let mean = v.reduce(0, +) / Double(v.count)
-        guard v.count > 1 else { return (mean, nil) }
-        let variance = v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1)
-        return (mean, variance.squareRoot())
+        let s = Stats(values)
+        return s.mean.map { ($0, s.standardDeviation) }
     }
 
     static func cell(_ values: [Double], _ digits: Int) -> String {
@@ -476,7 +466,7 @@ extension ExperimentResult {
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in runs {
             let s = r.summary
-            lines.append("| \(r.variant.title) | \(r.seed) | \(r.steps) / \(r.scheduledSteps) | \(r.config.epochs) | \(r.ended) | \(ExperimentRunner.duration(r.seconds)) | "
+            lines.append("| \(r.variant.title) | \(r.seed) | \(r.steps) / \(r.scheduledSteps) | \(r.config.epochs) | \(r.ended) | \(Format.duration(r.seconds)) | "
                 + "\(Self.fixed(s?.model.backgroundDrift, 2)) | \(Self.fixed(s?.model.psnrInside, 2)) | \(Self.fixed(s?.model.meanInside, 1)) | "
                 + (r.variant == .aggan ? "\(Self.fixed(s?.attention.iou, 3)) | \(Self.fixed(s?.attention.bestIoU, 3)) (\(Self.fixed(s?.attention.bestThreshold, 2))) | \(Self.fixed(r.meanAttention, 3))" : "- | - | -")
                 + " | \(r.failure ?? "") |")

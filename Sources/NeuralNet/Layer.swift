@@ -1,4 +1,4 @@
-import SeededRandom
+import Basics
 import Tensor
 
 /// A module with named parameters. Names are relative (`conv.weight`); a parent prefixes

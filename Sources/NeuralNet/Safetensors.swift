@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON
@@ -123,30 +124,10 @@ public enum Safetensors {
 
     /// Writes atomically: a temporary file beside `path`, flushed, then renamed over it.
     public static func write(_ file: File, to path: String) throws {
-        try writeAtomically(serialize(file), to: path)
+        let bytes = try serialize(file)
+        do { try AtomicFile.write(bytes, to: path) } catch {
+            throw Failure(path: path, reason: error.reason, verb: "write")
+        }
     }
 }
 
-/// Writes `data` to a temporary file in the destination's folder, syncs it, then renames
-/// it to `path`, so a reader (or a crash) never sees a half-written file.
-public func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent()
-    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-    guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
-        throw Safetensors.Failure(path: path, reason: "cannot create a file in '\(dir.path)'", verb: "write")
-    }
-    do {
-        let handle = try FileHandle(forWritingTo: tmp)
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-        try handle.close()
-        guard rename(tmp.path, url.path) == 0 else {
-            throw Safetensors.Failure(path: path, reason: "cannot rename into place: \(String(cString: strerror(errno)))", verb: "write")
-        }
-    } catch {
-        try? FileManager.default.removeItem(at: tmp)
-        if let e = error as? Safetensors.Failure { throw e }
-        throw Safetensors.Failure(path: path, reason: "write failed: \(error.localizedDescription)", verb: "write")
-    }
-}

@@ -1,3 +1,4 @@
+import Basics
 // Loss curves in braille: 2x4 dots per cell, several series, a legend, EMA smoothing,
 // log scale and vertical markers.
 import Foundation

@@ -1,3 +1,4 @@
+import Basics
 // One line that says where training is.
 import Foundation
 

@@ -2,7 +2,7 @@
 import AGGAN
 import Foundation
 import Imaging
-import SeededRandom
+import Basics
 
 /// A tiny dataset of random 40x40 gray PNGs in the CycleGAN layout.
 public func makeDataset(in dir: URL, count: Int = 4) throws -> DatasetFolders {

@@ -174,7 +174,7 @@ public final class Engine: @unchecked Sendable {
         case .resume:
             if state == .paused || state == .idle { state = .running; pendingSteps = 0 }
         case .step(let n):
-            if state != .running { state = .paused; pendingSteps += max(0, n) }
+            if state == .idle || state == .paused { state = .paused; pendingSteps += max(0, n) }
         case .stop(let save):
             if save && (checkpointSteps.last != trainer.step || checkpointSteps.isEmpty) { saveCheckpoint() }
             state = .stopped
@@ -244,23 +244,14 @@ public final class Engine: @unchecked Sendable {
     private func preview(_ image: Image, _ d: Direction) throws -> DirectionPreview {
         let x = try image.toTensor(channels: data.channels)
         let r = try trainer.model.translate(x, d, mode: mode, tau: viewTau)
-        let keep = r.attention.threshold(viewTau)
+        let input = try Image(tensor: x), composite = try Image(tensor: r.composite)
+        let attention = try PixelMask(attention: r.attention.data, width: image.width, height: image.height,
+                                      threshold: viewTau)
         // Drift outside the thresholded attention: where the user expects nothing to change.
-        let c = data.channels, plane = image.width * image.height
-        var sum = 0.0, n = 0
-        for i in 0..<plane where keep.data[i] == 0 {
-            for ch in 0..<c { sum += Double(Swift.abs(r.composite.data[ch * plane + i] - x.data[ch * plane + i])); n += 1 }
-        }
-        let above = keep.data.reduce(0, +)
-        func img(_ t: Tensor, signed: Bool) -> PreviewImage {
-            PreviewImage(width: t.shape[3], height: t.shape[2], channels: t.shape[1],
-                         pixels: signed ? t.data.map { min(max(($0 + 1) / 2, 0), 1) } : t.data)
-        }
-        // Values in [-1, 1] span 2: half of a difference is the change in [0, 1], times 255 levels.
-        return DirectionPreview(input: img(x, signed: true), attention: img(r.attention, signed: false),
-                                generated: img(r.generated, signed: true), composite: img(r.composite, signed: true),
-                                backgroundDrift: n > 0 ? sum / Double(n) * 127.5 : 0,
-                                fractionAboveTau: Double(above) / Double(plane))
+        return DirectionPreview(input: PreviewImage(input), attention: PreviewImage(attention: r.attention),
+                                generated: PreviewImage(try Image(tensor: r.generated)), composite: PreviewImage(composite),
+                                backgroundDrift: try backgroundDrift(output: composite, input: input, mask: attention) ?? 0,
+                                fractionAboveTau: Double(attention.count) / Double(image.width * image.height))
     }
 
     private func saveCheckpoint() {

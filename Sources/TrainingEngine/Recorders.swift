@@ -1,4 +1,5 @@
 import AGGAN
+import Basics
 import Foundation
 import Imaging
 
@@ -32,11 +33,11 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
                 let epoch = config.epoch(ofStep: p.step - 1)
                 var fields = ["\"step\":\(p.step)", "\"epoch\":\(epoch + 1)", "\"stage\":\(config.stage(ofStep: p.step - 1))",
                               "\"lr\":\(config.learningRate(epoch: epoch))"]
-                fields += p.losses.named.map { "\"\($0)\":\(Self.number($1))" }
+                fields += p.losses.terms.map { "\"\($0.rawValue)\":\(Self.number($1))" }
                 j += "{" + fields.joined(separator: ",") + "}\n"
                 let iter = (p.step - 1) % config.iterationsPerEpoch + 1
                 l += "(epoch: \(epoch + 1), iters: \(iter), step: \(p.step)) "
-                    + p.losses.named.map { "\($0): \(String(format: "%.4f", $1))" }.joined(separator: " ") + "\n"
+                    + p.losses.terms.map { "\($0.rawValue): \(String(format: "%.4f", $1))" }.joined(separator: " ") + "\n"
             }
             try jsonl?.write(contentsOf: Data(j.utf8))
             try log?.write(contentsOf: Data(l.utf8))
@@ -63,13 +64,8 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
         var keptJSON = "", keptLog = ""
         if let text = try? String(contentsOfFile: dir.metricsFile, encoding: .utf8) {
             for line in text.split(separator: "\n") {
-                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let s = obj["step"] as? Int, s <= step else { continue }
-                var l = Losses()
-                func v(_ k: String) -> Float { (obj[k] as? NSNumber).map { Float(truncating: $0) } ?? .nan }
-                l.advST = v("adv_st"); l.advTS = v("adv_ts"); l.cycS = v("cyc_s"); l.cycT = v("cyc_t")
-                l.gTotal = v("g_total"); l.dS = v("d_s"); l.dT = v("d_t")
-                history.append(LossPoint(step: s, losses: l))
+                guard let m = try? JSONDecoder().decode(MetricsLine.self, from: Data(line.utf8)), m.step <= step else { continue }
+                history.append(LossPoint(step: m.step, losses: m.losses))
                 keptJSON += line + "\n"
             }
         }
@@ -79,9 +75,23 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
                 keptLog += line + "\n"
             }
         }
-        try Data(keptJSON.utf8).write(to: URL(fileURLWithPath: dir.metricsFile), options: .atomic)
-        try Data(keptLog.utf8).write(to: URL(fileURLWithPath: dir.lossLogFile), options: .atomic)
+        try AtomicFile.write(text: keptJSON, to: dir.metricsFile)
+        try AtomicFile.write(text: keptLog, to: dir.lossLogFile)
         return history
+    }
+}
+
+/// One line of `metrics.jsonl` as read back: the step and the loss terms (other fields
+/// are not needed to resume).
+struct MetricsLine: Decodable {
+    let step: Int
+    let losses: Losses
+
+    private enum Key: CodingKey { case step }
+
+    init(from decoder: Decoder) throws {
+        step = try decoder.container(keyedBy: Key.self).decode(Int.self, forKey: .step)
+        losses = try Losses(from: decoder)
     }
 }
 

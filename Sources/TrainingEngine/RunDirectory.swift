@@ -1,7 +1,21 @@
 import AGGAN
+import Basics
 import Foundation
 
-/// A run's folder: `config.json`, `metrics.jsonl`, `loss_log.txt`,
+/// Where a run's data came from, so `train --resume RUN_DIR` needs nothing else.
+public struct RunInfo: Codable, Sendable, Equatable {
+    public var data: String?
+    public var domainA: String?
+    public var domainB: String?
+    public var microscopyAugmentation: Bool
+
+    public init(data: String?, domainA: String?, domainB: String?, microscopyAugmentation: Bool) {
+        self.data = data; self.domainA = domainA; self.domainB = domainB
+        self.microscopyAugmentation = microscopyAugmentation
+    }
+}
+
+/// A run's folder: `run.json`, `config.json`, `metrics.jsonl`, `loss_log.txt`,
 /// `checkpoints/step-NNNNNNN.safetensors` (the last few kept) and `previews/`.
 public struct RunDirectory: Sendable {
     public let path: String
@@ -10,6 +24,7 @@ public struct RunDirectory: Sendable {
 
     public var name: String { URL(fileURLWithPath: path).standardized.lastPathComponent }
     public var configFile: String { path + "/config.json" }
+    public var runInfoFile: String { path + "/run.json" }
     public var metricsFile: String { path + "/metrics.jsonl" }
     public var lossLogFile: String { path + "/loss_log.txt" }
     public var checkpointsDir: String { path + "/checkpoints" }
@@ -50,8 +65,25 @@ public struct RunDirectory: Sendable {
     }
 
     public func writeConfig(_ config: Config) throws {
+        try AtomicFile.write(Self.json(config), to: configFile)
+    }
+
+    public func writeRunInfo(_ info: RunInfo) throws {
+        try AtomicFile.write(Self.json(info), to: runInfoFile)
+    }
+
+    /// The run's `run.json`; the error says when the folder is not a run folder.
+    public func readRunInfo() throws -> RunInfo {
+        guard let data = FileManager.default.contents(atPath: runInfoFile),
+              let info = try? JSONDecoder().decode(RunInfo.self, from: data) else {
+            throw EngineError("'\(path)' is not a run folder (no readable run.json)")
+        }
+        return info
+    }
+
+    private static func json<T: Encodable>(_ value: T) throws -> Data {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try Data(enc.encode(config)).write(to: URL(fileURLWithPath: configFile), options: .atomic)
+        return try enc.encode(value)
     }
 }

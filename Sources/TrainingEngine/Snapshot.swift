@@ -1,4 +1,6 @@
 import AGGAN
+import Imaging
+import Tensor
 import Foundation
 
 /// A small image for the screen and for preview files: planar [C, H, W] in [0, 1].
@@ -8,6 +10,16 @@ public struct PreviewImage: Sendable, Equatable {
 
     public init(width: Int, height: Int, channels: Int, pixels: [Float]) {
         self.width = width; self.height = height; self.channels = channels; self.pixels = pixels
+    }
+
+    /// The pixels of `image`.
+    public init(_ image: Image) {
+        self.init(width: image.width, height: image.height, channels: image.channels, pixels: image.pixels)
+    }
+
+    /// An attention map [1, 1, H, W] with values in [0, 1], as they are.
+    public init(attention a: Tensor) {
+        self.init(width: a.shape[3], height: a.shape[2], channels: a.shape[1], pixels: a.data)
     }
 }
 
@@ -83,9 +95,26 @@ public struct LossHistory: Sendable, Equatable {
     /// All points, oldest first.
     public var points: [LossPoint] { chunks.flatMap { $0 } }
 
-    /// The points with step > `step`.
+    /// The points with step > `step`. Steps increase along the history, so this finds
+    /// the first such point by binary search and copies only what follows it: a recorder
+    /// that asks for the newest few points on every snapshot does not walk the whole run.
     public func points(after step: Int) -> [LossPoint] {
-        chunks.flatMap { $0 }.filter { $0.step > step }
+        // The first chunk whose last point is past `step`.
+        var lo = 0, hi = chunks.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if (chunks[mid].last?.step ?? Int.min) > step { hi = mid } else { lo = mid + 1 }
+        }
+        guard lo < chunks.count else { return [] }
+        let chunk = chunks[lo]
+        var first = 0, end = chunk.count
+        while first < end {
+            let mid = (first + end) / 2
+            if chunk[mid].step > step { end = mid } else { first = mid + 1 }
+        }
+        var out = Array(chunk[first...])
+        for c in chunks[(lo + 1)...] { out.append(contentsOf: c) }
+        return out
     }
 }
 

@@ -1,4 +1,4 @@
-import SeededRandom
+import Basics
 import AGGAN
 import Foundation
 import Imaging

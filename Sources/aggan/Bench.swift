@@ -1,4 +1,4 @@
-import SeededRandom
+import Basics
 import AGGAN
 import ArgumentParser
 import Foundation
@@ -12,11 +12,10 @@ func peakRSSMiB() -> Double {
     return Double(usage.ru_maxrss) / 1024
 }
 
-/// Median, min and max of timings.
+/// Median, min and max of timings (0 for an empty list).
 func stats(_ xs: [Double]) -> (median: Double, min: Double, max: Double) {
-    let s = xs.sorted()
-    let mid = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    return (mid, s.first ?? 0, s.last ?? 0)
+    let s = Stats(xs)
+    return (s.median ?? 0, s.min ?? 0, s.max ?? 0)
 }
 
 func milliseconds(_ body: () throws -> Void) rethrows -> Double {
@@ -46,12 +45,8 @@ struct Bench: ParsableCommand {
         abstract: "Time full training iterations and S->T inference.",
         discussion: "The last line is `median_ms=<x> infer_ms=<y>`, as the PyTorch reference's bench prints, so shared/bench/compare_speed.sh can compute the ratio.")
 
-    @Option(help: "Preset (tiny, small, paper); explicit options override it.") var preset: String = "tiny"
-    @Option(help: "Image size (multiple of 4).") var size: Int?
+    @OptionGroup var model: ModelOptions
     @Option(help: "Image channels (1 or 3).") var channels: Int?
-    @Option var ngf: Int?
-    @Option var blocks: Int?
-    @Option var ndf: Int?
     @Option(help: "Timed iterations.") var iters: Int = 20
     @Option(help: "Untimed warm-up iterations.") var warmup: Int = 3
     @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -60,12 +55,8 @@ struct Bench: ParsableCommand {
     @Flag(help: "The CycleGAN baseline (attention fixed to 1).") var baseline = false
 
     func run() throws {
-        var config = try Config(preset: preset)
-        config.imageSize = size ?? config.imageSize
+        var config = model.config
         config.channels = channels ?? config.channels
-        config.ngf = ngf ?? config.ngf
-        config.blocks = blocks ?? config.blocks
-        config.ndf = ndf ?? config.ndf
         config.baseline = baseline
         // Stage 2 from the first step when asked: the switch at epoch 0.
         if stage == 2 { config.switchFraction = 0 }
@@ -86,7 +77,7 @@ struct Bench: ParsableCommand {
             let ms = try milliseconds { losses = try trainer.step(s, t) }
             if i >= warmup { times.append(ms) }
         }
-        print("losses " + losses.named.map { "\($0)=\(String(format: "%.4f", $1))" }.joined(separator: " "))
+        print("losses " + losses.terms.map { "\($0.rawValue)=\(String(format: "%.4f", $1))" }.joined(separator: " "))
         let tr = stats(times)
         print(String(format: "train ms/iter: median=%.2f min=%.2f max=%.2f (n=%d, warmup %d)", tr.median, tr.min, tr.max, iters, warmup))
         let n = inferIters ?? max(20, iters)

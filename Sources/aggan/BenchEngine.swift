@@ -28,7 +28,7 @@ struct BenchEngine: ParsableCommand {
     @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
-        var config = try Config(preset: "tiny")
+        var config = Config(preset: .tiny)
         config.channels = 1
         var rates: [String: [Double]] = ["none": [], "3 observers": []]
         for round in 0..<rounds {

@@ -1,3 +1,4 @@
+import Basics
 import AGGAN
 import TestSupport
 import ArgumentParser
@@ -21,7 +22,7 @@ struct BenchUI: ParsableCommand {
     @Option(help: "Frame size, WIDTHxHEIGHT.") var size: String = "200x60"
     @Option(help: "Frames to time.") var frames: Int = 300
     @Option(help: "First step of the synthetic run.") var step: Int = 1000
-    @Option(help: "Colours: truecolor, 256, 16 or none (default: detected).") var color: String?
+    @Option(help: "Colours (default: detected).") var color: ColorDepth?
     @Option(help: "Theme name or file.") var theme: String = "default"
     @Flag(help: "Print one frame as text and exit.") var dump = false
     @Option(help: "Keys to apply before --dump, e.g. \"a d ] t\" (space-separated; 'space', 'left', 'right', 'end').")
@@ -75,25 +76,18 @@ struct BenchUI: ParsableCommand {
             return
         }
 
-        let depth: ColorDepth
-        if let color {
-            guard let d = ColorDepth(name: color) else { throw ValidationError("--color '\(color)' is not a colour depth") }
-            depth = d
-        } else {
-            depth = ColorDepth.detect(environment: environment)
-        }
+        let depth = color ?? ColorDepth.detect(environment: environment)
         // Snapshots first, outside the timing.
         let snapshots = (0..<frames).map { i in
             SyntheticSnapshot.make(step: step + i, previewStep: ((step + i) / 20) * 20, sequence: i + 1)
         }
         let onTerminal = isatty(STDOUT_FILENO) == 1
-        if !onTerminal {
-            setenv("COLUMNS", String(frameSize.width), 1)
-            setenv("LINES", String(frameSize.height), 1)
-            if (environment["TERM"] ?? "").isEmpty || environment["TERM"] == "dumb" { setenv("TERM", "xterm-256color", 1) }
+        var terminalEnvironment = environment
+        if !onTerminal, (environment["TERM"] ?? "").isEmpty || environment["TERM"] == "dumb" {
+            terminalEnvironment["TERM"] = "xterm-256color"
         }
-        let terminal = try NCursesTerminal(depth: depth, environment: ProcessInfo.processInfo.environment,
-                                           benchmarkOutput: onTerminal ? nil : "/dev/null")
+        let terminal = try NCursesTerminal(depth: depth, environment: terminalEnvironment,
+                                           benchmarkOutput: onTerminal ? nil : "/dev/null", benchmarkSize: frameSize)
         let terminalSize = terminal.size
         var build: [Double] = [], blit: [Double] = []
         var changed: [Int] = []
@@ -114,10 +108,8 @@ struct BenchUI: ParsableCommand {
         let usedDepth = terminal.depth
         terminal.restore()
         func stats(_ v: [Double]) -> String {
-            let s = v.sorted()
-            let mean = s.reduce(0, +) / Double(max(1, s.count))
-            let p95 = s.isEmpty ? 0 : s[min(s.count - 1, Int(Double(s.count) * 0.95))]
-            return String(format: "mean %.2f ms  median %.2f ms  p95 %.2f ms", mean, s.isEmpty ? 0 : s[s.count / 2], p95)
+            let s = Stats(v)
+            return String(format: "mean %.2f ms  median %.2f ms  p95 %.2f ms", s.mean ?? 0, s.median ?? 0, s.percentile(0.95) ?? 0)
         }
         let total = zip(build, blit).map { $0 + $1 }
         print("bench-ui: \(frames) frames at \(frameSize) (terminal \(terminalSize), \(onTerminal ? "tty" : "/dev/null as \(terminal.terminalType)"), colours \(usedDepth.rawValue))")

@@ -1,3 +1,4 @@
+import Basics
 import ArgumentParser
 import Foundation
 import Dashboard
@@ -10,18 +11,10 @@ import TrainingEngine
 /// - Parameters:
 ///   - theme: a theme name (`themes/NAME.theme`, `~/.config/aggan/themes`, or built in)
 ///     or a path to a theme file; `T` cycles through this one and the others found.
-///   - color: `truecolor`, `256`, `16` or `none`; nil detects it (`NO_COLOR` respected).
-func runDashboard(engine: Engine, theme: String, color: String?) throws -> Bool {
+///   - color: the colour depth asked for; nil detects it (`NO_COLOR` respected).
+func runDashboard(engine: Engine, theme: String, color: ColorDepth?) throws -> Bool {
     let environment = ProcessInfo.processInfo.environment
-    let depth: ColorDepth
-    if let color {
-        guard let d = ColorDepth(name: color) else {
-            throw ValidationError("--color '\(color)' is not a colour depth (choose truecolor, 256, 16 or none)")
-        }
-        depth = d
-    } else {
-        depth = ColorDepth.detect(environment: environment)
-    }
+    let depth = color ?? ColorDepth.detect(environment: environment)
     let (themes, index) = try dashboardThemes(chosen: theme, environment: environment)
     let term = environment["TERM"] ?? ""
     if term.isEmpty || term == "dumb" {

@@ -17,17 +17,16 @@ struct Eval: ParsableCommand {
 
     @Option(help: "Checkpoint (aggan's, or a weights-only safetensors file of the spec).") var checkpoint: String
     @Option(help: "Dataset folder with testA, testB_truth and testMasks.") var data: String
-    @Option(help: "Threshold mode of the model: soft, zero or binary.") var mode: String = "soft"
+    @Option(help: "Threshold mode of the model: soft, zero or binary.") var mode: ThresholdMode = .soft
     @Option(help: "Threshold of the mode and of the attention IoU (default: the checkpoint's, else 0.1).") var tau: Float?
     @Flag(help: "Print a JSON object (means and per-sample values) instead of the table.") var json = false
 
     func validate() throws {
-        _ = try parseMode(mode)
         try checkTau(tau)
     }
 
     func run() throws {
-        let report = try Evaluation.evaluate(checkpoint: checkpoint, data: data, mode: try parseMode(mode), tau: tau)
+        let report = try Evaluation.evaluate(checkpoint: checkpoint, data: data, mode: mode, tau: tau)
         print(json ? try report.json() : report.table())
     }
 }

@@ -27,8 +27,17 @@ struct Experiment: ParsableCommand {
     @Option(help: "Iterations per run, instead of --minutes.") var steps: Int?
     @Option(help: "Number of seeds (first-seed, first-seed + 1, ...).") var seeds: Int = 1
     @Option(help: "The first seed.") var firstSeed: UInt64 = 0
-    @Option(help: "Comma-separated variants: aggan, cyclegan.") var variants: String = "aggan,cyclegan"
-    @Option(help: "Preset: tiny, small or paper.") var preset: String = "tiny"
+    @Option(help: "Comma-separated variants: aggan, cyclegan.",
+            transform: { text in
+                try text.split(separator: ",").map { name in
+                    let n = name.trimmingCharacters(in: .whitespaces).lowercased()
+                    guard let v = ExperimentVariant(rawValue: n) else {
+                        throw ValidationError("unknown variant '\(n)' in --variants (choose aggan, cyclegan)")
+                    }
+                    return v
+                }
+            })
+    var variants: [ExperimentVariant] = [.aggan, .cyclegan]
     @Option(help: "Output folder (default experiments/<timestamp>).") var out: String?
     @Option(help: "Schedule length in epochs (default: fitted to --minutes, or just covering --steps).") var epochs: Int?
     @Option(help: "Compute threads per run.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -40,21 +49,10 @@ struct Experiment: ParsableCommand {
     func validate() throws {
         guard (minutes == nil) != (steps == nil) else { throw ValidationError("give either --minutes or --steps") }
         guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1, got \(seeds)") }
-        _ = try parsedVariants()
-    }
-
-    func parsedVariants() throws -> [ExperimentVariant] {
-        try variants.split(separator: ",").map { name in
-            let n = name.trimmingCharacters(in: .whitespaces).lowercased()
-            guard let v = ExperimentVariant(rawValue: n) else {
-                throw ValidationError("unknown variant '\(n)' in --variants (choose aggan, cyclegan)")
-            }
-            return v
-        }
     }
 
     func run() throws {
-        var config = try Config(preset: preset)
+        var config = model.config
         let folders = try DatasetFolders(cycleGANRoot: data)
         if let channels {
             config.channels = channels
@@ -62,10 +60,9 @@ struct Experiment: ParsableCommand {
             guard let first = folders.trainA.files.first else { throw ValidationError("'\(folders.trainA.directory)' holds no PNG files") }
             config.channels = try Image(pngFile: first).channels == 1 ? 1 : 3
         }
-        model.apply(to: &config)
         try config.validate()
 
-        var plan = ExperimentPlan(data: data, config: config, variants: try parsedVariants(),
+        var plan = ExperimentPlan(data: data, config: config, variants: variants,
                                   seeds: (0..<UInt64(seeds)).map { firstSeed &+ $0 },
                                   budget: minutes.map { .minutes($0) } ?? .steps(steps ?? 1))
         plan.epochs = epochs

@@ -4,6 +4,8 @@ import ArgumentParser
 /// Widths, losses and schedule options shared by `train` and `experiment`; each overrides
 /// the preset's value when given.
 struct ModelOptions: ParsableArguments {
+    @Option(help: "Preset; the options below override its values.") var preset: Preset = .tiny
+    @Option(help: "Crop (image) size in pixels, a multiple of 4.") var size: Int?
     @Option var ngf: Int?
     @Option var blocks: Int?
     @Option var ndf: Int?
@@ -18,8 +20,16 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Weight of the identity term mean|G_ST(t) - t| + mean|G_TS(s) - s| (not in the paper).") var identityWeight: Float?
     @Option(help: "Decay of a moving average of the attention weights over stage 1, frozen at the switch; 0 = off (not in the paper).") var attentionAverage: Float?
 
+    /// The preset with the options given applied.
+    var config: Config {
+        var c = Config(preset: preset)
+        apply(to: &c)
+        return c
+    }
+
     /// Overrides `config`'s fields with the options given.
     func apply(to config: inout Config) {
+        config.imageSize = size ?? config.imageSize
         config.ngf = ngf ?? config.ngf
         config.blocks = blocks ?? config.blocks
         config.ndf = ndf ?? config.ndf

@@ -1,17 +1,11 @@
+import Basics
 import AGGAN
 import ArgumentParser
 import Foundation
 import Imaging
 import Tensor
+import TerminalKit
 import TrainingEngine
-
-/// Where a run's data came from, so `--resume RUN_DIR` needs nothing else.
-struct RunInfo: Codable {
-    var data: String?
-    var domainA: String?
-    var domainB: String?
-    var microscopyAugmentation: Bool
-}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,9 +20,7 @@ struct Train: ParsableCommand {
     @Option(help: "Dataset folder in the CycleGAN layout (trainA, trainB, optional testA, testB).") var data: String?
     @Option(help: "Domain A (source) folder, instead of --data.") var domainA: String?
     @Option(help: "Domain B (target) folder, instead of --data.") var domainB: String?
-    @Option(help: "Preset: tiny, small or paper.") var preset: String = "tiny"
     @Option(help: "Image channels (1 or 3); default: 3 if the first domain-A image has colour, else 1.") var channels: Int?
-    @Option(help: "Crop size in pixels.") var size: Int?
     @Option(help: "Epochs (an epoch is max(|A|, |B|) iterations).") var epochs: Int?
     @OptionGroup var model: ModelOptions
     @Option(help: "Random seed.") var seed: UInt64?
@@ -43,7 +35,7 @@ struct Train: ParsableCommand {
     @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Flag(help: "No dashboard: progress lines only.") var headless = false
     @Option(help: "Dashboard theme: a name in themes/ or a theme file.") var theme: String = "default"
-    @Option(help: "Colours: truecolor, 256, 16 or none (default: detected).") var color: String?
+    @Option(help: "Colours (default: detected).") var color: ColorDepth?
 
     func run() throws {
         let (engine, dir) = try makeEngine()
@@ -70,9 +62,7 @@ struct Train: ParsableCommand {
         options.threads = threads
         if let resume {
             let dir = RunDirectory(resume)
-            guard let info = try? JSONDecoder().decode(RunInfo.self, from: Data(contentsOf: URL(fileURLWithPath: dir.path + "/run.json"))) else {
-                throw ValidationError("'\(resume)' is not a run folder (no readable run.json)")
-            }
+            let info = try dir.readRunInfo()
             guard let newest = dir.checkpoints().last else { throw ValidationError("'\(resume)' has no checkpoint to resume from") }
             let (_, config, _) = try Checkpoint.loadModel(newest.path)
             guard let config else { throw ValidationError("'\(newest.path)' holds weights only") }
@@ -86,12 +76,10 @@ struct Train: ParsableCommand {
         }
         let info = RunInfo(data: data.map(absolute), domainA: domainA.map(absolute), domainB: domainB.map(absolute),
                            microscopyAugmentation: !noMicroscopyAugmentation)
-        var config = try Config(preset: preset)
+        var config = model.config
         let folders = try folders(info)
         config.channels = try channels ?? firstImageChannels(folders.trainA)
-        config.imageSize = size ?? config.imageSize
         config.epochs = epochs ?? config.epochs
-        model.apply(to: &config)
         config.seed = seed ?? config.seed
         config.baseline = baseline
         try config.validate()
@@ -104,9 +92,7 @@ struct Train: ParsableCommand {
         options.runName = dir.name
         let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed)
         let engine = try Engine(config: config, data: data, options: options)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try enc.encode(info).write(to: URL(fileURLWithPath: dir.path + "/run.json"), options: .atomic)
+        try dir.writeRunInfo(info)
         return (engine, dir)
     }
 
@@ -149,7 +135,7 @@ final class HeadlessProgress: TrainingObserver, @unchecked Sendable {
         guard final || Date().timeIntervalSince(lastLine) >= (terminal ? 0.2 : 10) else { return }
         lastLine = Date()
         let pct = Double(s.step) / Double(max(1, s.totalSteps))
-        let eta = s.eta.map(formatDuration) ?? "?"
+        let eta = Format.duration(s.eta)
         let losses = s.losses.map { l in
             "g \(String(format: "%.3f", l.gTotal)) cyc \(String(format: "%.3f/%.3f", l.cycS, l.cycT)) d \(String(format: "%.3f/%.3f", l.dS, l.dT))"
         } ?? ""
@@ -167,10 +153,6 @@ final class HeadlessProgress: TrainingObserver, @unchecked Sendable {
     private func emit(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 }
 
-func formatDuration(_ seconds: Double) -> String {
-    let s = Int(seconds.rounded())
-    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
-}
 
 /// Runs the engine to the end with progress lines. Returns false when training failed.
 func runHeadless(_ engine: Engine) -> Bool {

@@ -5,14 +5,7 @@ import Imaging
 import Lab
 import TrainingEngine
 
-/// `--direction`, `--mode` and `--tau` shared by translate and eval.
-func parseMode(_ text: String) throws -> ThresholdMode {
-    guard let mode = ThresholdMode(rawValue: text) else {
-        throw ValidationError("--mode must be soft, zero or binary, got '\(text)'")
-    }
-    return mode
-}
-
+/// `--tau` as translate and eval take it.
 func checkTau(_ tau: Float?) throws {
     if let tau, !(tau >= 0 && tau <= 1) { throw ValidationError("--tau must be in [0, 1], got \(tau)") }
 }
@@ -31,8 +24,8 @@ struct Translate: ParsableCommand {
     @Option(help: "Checkpoint (aggan's, or a weights-only safetensors file of the spec).") var checkpoint: String
     @Argument(help: "PNG files or folders of PNG files.") var inputs: [String]
     @Option(help: "Output folder (created if missing).") var output: String
-    @Option(help: "a2b (S -> T) or b2a (T -> S).") var direction: String = "a2b"
-    @Option(help: "Threshold mode: soft (A), zero (A * 1[A > tau]) or binary (1[A > tau]).") var mode: String = "soft"
+    @Option(help: "a2b (S -> T) or b2a (T -> S).") var direction: Direction = .st
+    @Option(help: "Threshold mode: soft (A), zero (A * 1[A > tau]) or binary (1[A > tau]).") var mode: ThresholdMode = .soft
     @Option(help: "Threshold of the zero and binary modes (default: the checkpoint's, else 0.1).") var tau: Float?
     @Flag(help: "Also write each attention map as NAME_attention.png.") var attention = false
     @Flag(help: "Replace existing output files.") var force = false
@@ -42,10 +35,6 @@ struct Translate: ParsableCommand {
     @Option(help: "Tile overlap in pixels.") var overlap: Int = 32
 
     func validate() throws {
-        guard Direction(rawValue: direction) != nil else {
-            throw ValidationError("--direction must be a2b or b2a, got '\(direction)'")
-        }
-        _ = try parseMode(mode)
         try checkTau(tau)
         if let bitDepth, bitDepth != 8 && bitDepth != 16 {
             throw ValidationError("--bit-depth must be 8 or 16, got \(bitDepth)")
@@ -61,7 +50,7 @@ struct Translate: ParsableCommand {
         let plan = try TranslationPlan(inputs: inputs, outputDirectory: output, attentionMaps: attention, force: force)
         let (model, config, _) = try Checkpoint.loadModel(checkpoint)
         let translator = ImageTranslator(
-            model: model, direction: Direction(rawValue: direction) ?? .st, mode: try parseMode(mode),
+            model: model, direction: direction, mode: mode,
             tau: tau ?? config?.tau ?? 0.1,
             tiling: TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap))
         try translator.run(plan, bitDepth: bitDepth, warning: { message in

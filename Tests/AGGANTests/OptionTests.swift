@@ -9,7 +9,7 @@ import Tensor
 final class OptionTests: XCTestCase {
     func testDefaultsAndThePaperPresetAreTheSpec() throws {
         XCTAssertTrue(Config().isSpecModel)
-        let paper = try Config(preset: "paper")
+        let paper = Config(preset: .paper)
         XCTAssertTrue(paper.isSpecModel)
         XCTAssertTrue(paper.freezeAttention)
         XCTAssertEqual([paper.attentionPrior, paper.attentionSparsity, paper.identityWeight, paper.attentionAverage], [0, 0, 0, 0])
@@ -17,10 +17,10 @@ final class OptionTests: XCTestCase {
         XCTAssertEqual(paper.lambda, 10)
         XCTAssertEqual(paper.switchFraction, 0.3)
         XCTAssertEqual(paper.learningRate, 1e-4)
-        XCTAssertTrue(try Config(preset: "small").isSpecModel)
-        XCTAssertEqual(try Config(preset: "small").switchFraction, 0.3)
+        XCTAssertTrue(Config(preset: .small).isSpecModel)
+        XCTAssertEqual(Config(preset: .small).switchFraction, 0.3)
         // tiny departs on purpose (issue 7's measurements; see Config(preset:)).
-        let tiny = try Config(preset: "tiny")
+        let tiny = Config(preset: .tiny)
         XCTAssertEqual(tiny.switchFraction, 0.7)
         XCTAssertEqual(tiny.attentionSparsity, 0.3)
         XCTAssertEqual(tiny.attentionAverage, 0.995)

@@ -1,4 +1,4 @@
-import SeededRandom
+import Basics
 import AGGAN
 import Foundation
 import Imaging
@@ -48,6 +48,27 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(engine.trainer.step, 4)
         // Every paused step recomputes the previews.
         XCTAssertEqual(engine.latestSnapshot?.previewStep, 4)
+    }
+
+    func testStepDoesNotReviveAnEndedEngine() throws {
+        let engine = try makeEngine()
+        engine.send(.pause)
+        engine.pump()
+        engine.send(.stop(save: false))
+        XCTAssertFalse(engine.pump())
+        engine.send(.step(2))
+        XCTAssertFalse(engine.pump(), "a stopped engine stays stopped")
+        XCTAssertEqual(engine.latestSnapshot?.state, .stopped)
+        XCTAssertEqual(engine.trainer.step, 0)
+
+        let finished = try makeEngine(maxSteps: 1)
+        finished.send(.start)
+        while finished.pump() {}
+        XCTAssertEqual(finished.latestSnapshot?.state, .finished)
+        finished.send(.step(1))
+        XCTAssertFalse(finished.pump())
+        XCTAssertEqual(finished.latestSnapshot?.state, .finished)
+        XCTAssertEqual(finished.trainer.step, 1)
     }
 
     func testCommandsApplyInOrder() throws {
@@ -188,5 +209,20 @@ final class EngineEndTests: XCTestCase {
         XCTAssertFalse(engine.pump())
         XCTAssertEqual(engine.trainer.step, 0)
         XCTAssertEqual(engine.latestSnapshot?.state, .finished)
+    }
+}
+
+final class LossHistoryTests: XCTestCase {
+    func testPointsAfterAStepAcrossChunks() {
+        // Three chunks and a bit; steps with gaps, as a resumed history may have none but
+        // a recorder may ask for any step.
+        let n = 3 * 1024 + 17
+        let points = (0..<n).map { LossPoint(step: 2 * $0 + 1, losses: Losses()) }
+        let history = LossHistory(points: points)
+        for after in [-5, 0, 1, 2, 2047, 2048, 2049, 4095, 2 * n - 3, 2 * n - 1, 2 * n + 10] {
+            XCTAssertEqual(history.points(after: after).map(\.step), points.filter { $0.step > after }.map(\.step),
+                           "after \(after)")
+        }
+        XCTAssertEqual(LossHistory().points(after: 0), [])
     }
 }

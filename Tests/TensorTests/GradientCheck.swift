@@ -1,4 +1,3 @@
-import SeededRandom
 import XCTest
 @testable import Tensor
 

@@ -1,0 +1,69 @@
+// The one way aggan replaces a file: checkpoints, images, run files and reports.
+import Foundation
+
+/// Why an atomic write failed: the path, the errno and what was being done.
+public struct AtomicWriteError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let path: String
+    public let code: Int32
+    /// "create", "write", "sync" or "rename".
+    public let stage: String
+
+    /// The system's text for `code`, lower-cased ("no space left on device").
+    public var reason: String {
+        if code == ENOENT && stage == "create" { return "its folder does not exist" }
+        if code == EISDIR { return "is a directory" }
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text).lowercased()
+    }
+
+    public var description: String { "cannot write '\(path)': \(reason)" }
+}
+
+public enum AtomicFile {
+    /// Writes `bytes` to a new temporary file beside `path` (named `.NAME.PID.RANDOM.tmp`,
+    /// which `RunDirectory.create` sweeps up after a crash), syncs it to disk, renames it
+    /// over `path` and syncs the folder. A reader, a crash or a full disk never leaves a
+    /// half-written `path`: it is either the old file or the new one. On failure the
+    /// temporary file is removed.
+    public static func write<Bytes: ContiguousBytes>(_ bytes: Bytes, to path: String) throws(AtomicWriteError) {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temp = (slash == nil ? "" : (folder.isEmpty ? "/" : folder + "/"))
+            + ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AtomicWriteError(path: path, code: errno, stage: "create") }
+        var failure: (Int32, String)?
+        bytes.withUnsafeBytes { b in
+            guard let base = b.baseAddress else { return }
+            var done = 0
+            while done < b.count {
+                let n = Foundation.write(fd, base + done, b.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = (errno, "write")
+                    return
+                }
+                done += n
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = (errno, "sync") }
+        if close(fd) != 0 && failure == nil { failure = (errno, "write") }
+        if failure == nil && rename(temp, path) != 0 { failure = (errno, "rename") }
+        if let (code, stage) = failure {
+            unlink(temp)
+            throw AtomicWriteError(path: path, code: code, stage: stage)
+        }
+        // The rename itself reaches the disk when the folder is synced.
+        let dirFD = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            _ = fsync(dirFD)
+            close(dirFD)
+        }
+    }
+
+    /// `write` for text (UTF-8).
+    public static func write(text: String, to path: String) throws(AtomicWriteError) {
+        try write(Array(text.utf8), to: path)
+    }
+}
