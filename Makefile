@@ -27,8 +27,10 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Unit tests, then the dashboard driven in tmux (release build, 80x24 and 160x50).
+# The module list of docs/ARCHITECTURE.md, unit tests, then the dashboard driven in tmux
+# (release build, 80x24 and 160x50).
 test: deps
+	scripts/check-architecture.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(SWIFT) build -c release

@@ -35,7 +35,7 @@ public struct Translation {
     public let attention: Tensor, generated: Tensor, composite: Tensor
 }
 
-/// The six networks of AGGAN_SPEC.md with their checkpoint names.
+/// The six networks (docs/MODEL.md) with their checkpoint names.
 public final class AGGANModel: Layer {
     public let channels: Int, ngf: Int, blocks: Int, ndf: Int
     public let genST: Generator, genTS: Generator

@@ -1,4 +1,5 @@
-// Training-time augmentation (AGGAN_SPEC.md, "Augmentation").
+// Training-time augmentation (docs/MODEL.md, "Departures from the paper": the paper's
+// resize, crop and horizontal flip, plus the microscopy flips and rotations).
 
 import Basics
 

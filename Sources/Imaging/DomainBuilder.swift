@@ -1,6 +1,6 @@
-// Two unpaired domains from one image and its cell mask (`aggan samples`), as described
-// in shared/data/cells/README.md: disjoint blocks for A, B and a held-out test set;
-// A and test blocks degraded only inside the dilated mask.
+// Two unpaired domains from one image and its cell mask (`aggan samples`; samples/README.md
+// describes the bundled set): disjoint blocks for A, B and a held-out test set; A and
+// test blocks degraded only inside the dilated mask.
 
 import Basics
 import Foundation

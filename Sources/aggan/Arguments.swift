@@ -1,8 +1,10 @@
 // The enums the command line takes by name: ArgumentParser checks the value and lists
 // the choices in --help.
 import AGGAN
+import Foundation
 import ArgumentParser
 import Lab
+import Tensor
 import TerminalKit
 
 extension Preset: ExpressibleByArgument {}
@@ -13,4 +15,18 @@ extension ExperimentVariant: ExpressibleByArgument {}
 extension ColorDepth: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { ["truecolor", "256", "16", "none"] }
+}
+
+/// `--threads`, the one place a command takes its compute thread count from. The math
+/// runs on the OpenMP team oneDNN uses; `apply()` sizes it for commands that compute on
+/// the calling thread (the engine sizes it on its own queue from `EngineOptions`).
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "Compute threads (default: the cores available).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func apply() { Compute.setThreads(threads) }
 }

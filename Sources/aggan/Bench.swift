@@ -43,13 +43,13 @@ func smoothImage(size: Int, channels: Int, seed: UInt64) -> Tensor {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time full training iterations and S->T inference.",
-        discussion: "The last line is `median_ms=<x> infer_ms=<y>`, as the PyTorch reference's bench prints, so shared/bench/compare_speed.sh can compute the ratio.")
+        discussion: "The last line is `median_ms=<x> infer_ms=<y>`, as the PyTorch reference's bench prints, so a side-by-side comparison script can compute the ratio (README, Speed and memory).")
 
     @OptionGroup var model: ModelOptions
     @Option(help: "Image channels (1 or 3).") var channels: Int?
     @Option(help: "Timed iterations.") var iters: Int = 20
     @Option(help: "Untimed warm-up iterations.") var warmup: Int = 3
-    @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadOptions
     @Option(help: "Stage (1 or 2).") var stage: Int = 1
     @Option(help: "Timed inference runs (default max(20, iters)).") var inferIters: Int?
     @Flag(help: "The CycleGAN baseline (attention fixed to 1).") var baseline = false
@@ -61,8 +61,8 @@ struct Bench: ParsableCommand {
         // Stage 2 from the first step when asked: the switch at epoch 0.
         if stage == 2 { config.switchFraction = 0 }
         try config.validate()
-        guard iters >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("iters >= 1, warmup >= 0 and threads >= 1 please") }
-        Compute.setThreads(threads)
+        guard iters >= 1, warmup >= 0 else { throw ValidationError("iters >= 1 and warmup >= 0 please") }
+        threads.apply()
         let trainer = try Trainer(config: config)
         let params = trainer.model.networks.map { "\($0.0)=\($0.1.parameterCount)" }.joined(separator: " ")
         print("aggan bench  threads=\(Compute.threads)  onednn=\(Compute.backendVersion)")
@@ -100,11 +100,11 @@ struct BenchOps: ParsableCommand {
         commandName: "bench-ops",
         abstract: "GFLOP/s of conv2d forward+backward at the generator's shapes.")
 
-    @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadOptions
     @Option(help: "Timed repetitions per shape.") var reps: Int = 10
 
     func run() throws {
-        Compute.setThreads(threads)
+        threads.apply()
         print("conv2d forward+backward, threads=\(Compute.threads), oneDNN \(Compute.backendVersion)")
         // (name, C in, C out, size, kernel, reflect pad)
         let shapes = [("res block 3x3 128->128 16x16", 128, 128, 16, 3, 1), ("res block 3x3 128->128 64x64", 128, 128, 64, 3, 1),

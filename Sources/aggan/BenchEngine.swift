@@ -25,7 +25,7 @@ struct BenchEngine: ParsableCommand {
     @Option(help: "Iterations per measurement.") var steps: Int = 60
     @Option(help: "Measurements per setting (alternating).") var rounds: Int = 3
     @Option(help: "Delay of the slow observer per snapshot, ms.") var slowMs: Int = 200
-    @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadOptions
 
     func run() throws {
         var config = Config(preset: .tiny)
@@ -36,7 +36,7 @@ struct BenchEngine: ParsableCommand {
                 let folders = try DatasetFolders(cycleGANRoot: data)
                 let d = try TrainingData(folders: folders, channels: 1, cropSize: config.imageSize, seed: 1)
                 var o = EngineOptions()
-                o.maxSteps = steps; o.threads = threads; o.checkpointEvery = 0
+                o.maxSteps = steps; o.threads = threads.threads; o.checkpointEvery = 0
                 let engine = try Engine(config: config, data: d, options: o)
                 let observers = setting == "none" ? [] : [IdleObserver(delayMilliseconds: 0), IdleObserver(delayMilliseconds: 1),
                                                          IdleObserver(delayMilliseconds: slowMs)]

@@ -40,7 +40,7 @@ struct Experiment: ParsableCommand {
     var variants: [ExperimentVariant] = [.aggan, .cyclegan]
     @Option(help: "Output folder (default experiments/<timestamp>).") var out: String?
     @Option(help: "Schedule length in epochs (default: fitted to --minutes, or just covering --steps).") var epochs: Int?
-    @Option(help: "Compute threads per run.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadOptions
     @Option(help: "Held-out crops in the figure.") var figureCrops: Int = 4
     @Option(help: "Image channels (1 or 3); default: 3 if the first trainA image has colour, else 1.") var channels: Int?
     @OptionGroup var model: ModelOptions
@@ -66,7 +66,7 @@ struct Experiment: ParsableCommand {
                                   seeds: (0..<UInt64(seeds)).map { firstSeed &+ $0 },
                                   budget: minutes.map { .minutes($0) } ?? .steps(steps ?? 1))
         plan.epochs = epochs
-        plan.threads = threads
+        plan.threads = threads.threads
         plan.figureCrops = figureCrops
         plan.microscopyAugmentation = !noMicroscopyAugmentation
         try plan.validate()

@@ -5,7 +5,7 @@ import NeuralNet
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a checkpoint's weights alone (the six networks, spec names, float32).",
-        discussion: "The result loads strictly into any PyTorch model of the spec, e.g. shared/bench/aggan_reference.py's `forward`, or with `load_state_dict(load_file(path), strict=True)`.")
+        discussion: "The result loads strictly into any PyTorch model of the spec, e.g. with `load_state_dict(load_file(path), strict=True)`.")
 
     @Option(help: "aggan checkpoint.") var checkpoint: String
     @Option(help: "Weights-only safetensors file to write.") var output: String

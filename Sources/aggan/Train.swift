@@ -32,7 +32,7 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int = 500
     @Option(help: "Recompute previews every this many steps.") var previewEvery: Int = 20
     @Option(help: "Write a preview PNG strip every this many steps.") var previewPNGEvery: Int = 500
-    @Option(help: "Compute threads.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadOptions
     @Flag(help: "No dashboard: progress lines only.") var headless = false
     @Option(help: "Dashboard theme: a name in themes/ or a theme file.") var theme: String = "default"
     @Option(help: "Colours (default: detected).") var color: ColorDepth?
@@ -59,7 +59,7 @@ struct Train: ParsableCommand {
         options.checkpointEvery = checkpointEvery
         options.previewEvery = previewEvery
         options.maxSteps = maxSteps
-        options.threads = threads
+        options.threads = threads.threads
         if let resume {
             let dir = RunDirectory(resume)
             let info = try dir.readRunInfo()

@@ -33,6 +33,7 @@ struct Translate: ParsableCommand {
     @Option(help: "Translate images with more pixels than this in tiles.") var maxPixels: Int = 1024 * 1024
     @Option(help: "Tile side in pixels (a multiple of 4).") var tile: Int = 256
     @Option(help: "Tile overlap in pixels.") var overlap: Int = 32
+    @OptionGroup var threads: ThreadOptions
 
     func validate() throws {
         try checkTau(tau)
@@ -47,6 +48,7 @@ struct Translate: ParsableCommand {
     }
 
     func run() throws {
+        threads.apply()
         let plan = try TranslationPlan(inputs: inputs, outputDirectory: output, attentionMaps: attention, force: force)
         let (model, config, _) = try Checkpoint.loadModel(checkpoint)
         let translator = ImageTranslator(

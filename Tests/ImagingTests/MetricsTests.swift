@@ -94,8 +94,8 @@ final class MetricsTests: XCTestCase {
     /// skin:   psnr 31.625274829043, ssim 0.620408350572
     ///
     /// Crops: nuclei_fluo.png[200:264, 96:160] (gray, 64 x 64) and
-    /// skin_he.png[100:148, 300:348] (RGB, 48 x 48) from shared/data/cells (CC0 / public
-    /// domain), written with PIL and embedded below as base64.
+    /// skin_he.png[100:148, 300:348] (RGB, 48 x 48) from two public images (BBBC038 via stardist, CC0; scikit-image
+    /// `data.skin`, public domain), written with PIL and embedded below as base64.
     func testPSNRAndSSIMMatchScikitImage() throws {
         let nuclei = try Image(pngData: [UInt8](try XCTUnwrap(Data(base64Encoded: nucleiCrop))), name: "nuclei crop")
         let skin = try Image(pngData: [UInt8](try XCTUnwrap(Data(base64Encoded: skinCrop))), name: "skin crop")

@@ -100,8 +100,9 @@ final class ExperimentTests: XCTestCase {
         XCTAssertEqual(r.ended, "time budget")
         XCTAssertGreaterThan(r.steps, 0)
         XCTAssertLessThan(r.steps, r.scheduledSteps)
+        // The stopper fires at the deadline, never before (how long after depends on the
+        // machine's load, so no upper bound is asserted: the steps say it stopped early).
         XCTAssertGreaterThanOrEqual(r.seconds, 1.9)
-        XCTAssertLessThan(r.seconds, 10)
         XCTAssertNil(result.figure)
     }
 
@@ -119,7 +120,7 @@ final class ExperimentTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(r.config.epochs, 1)
         XCTAssertEqual(r.scheduledSteps, r.config.epochs * 4)
         XCTAssertTrue(r.ended == "schedule" || r.ended == "time budget", r.ended)
-        XCTAssertLessThan(r.seconds, 3 + 5)
+        XCTAssertLessThanOrEqual(r.steps, r.scheduledSteps)
     }
 
     func testFailureRuleAndStatistics() throws {
