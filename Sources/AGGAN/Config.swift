@@ -46,13 +46,18 @@ public struct Config: Codable, Sendable, Equatable {
     /// frozen attention takes the averaged weights instead of the last step's (0 = off, the
     /// spec). Only with `freezeAttention`: an attention that keeps learning is not replaced.
     public var attentionAverage: Float = 0
+    /// Weight of the attention guide in stage 1: `w * (mean((A_S(s) - P(s))^2) +
+    /// mean((A_T(t) - P(t))^2))` added to L_G, where P is the crop's cell prior mask
+    /// (`CellPrior`: a nuclear-stain feature thresholded by Otsu's method over the domain)
+    /// (0 = off, the spec).
+    public var attentionGuide: Float = 0
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case imageSize, channels, ngf, blocks, ndf, lambda, learningRate, epochs, iterationsPerEpoch
         case switchFraction, tau, poolSize, seed, baseline
-        case freezeAttention, attentionPrior, attentionSparsity, identityWeight, attentionAverage
+        case freezeAttention, attentionPrior, attentionSparsity, identityWeight, attentionAverage, attentionGuide
     }
 
     /// Decodes every field of the spec's model; the later options may be missing (a
@@ -78,11 +83,13 @@ public struct Config: Codable, Sendable, Equatable {
         attentionSparsity = try c.decodeIfPresent(Float.self, forKey: .attentionSparsity) ?? 0
         identityWeight = try c.decodeIfPresent(Float.self, forKey: .identityWeight) ?? 0
         attentionAverage = try c.decodeIfPresent(Float.self, forKey: .attentionAverage) ?? 0
+        attentionGuide = try c.decodeIfPresent(Float.self, forKey: .attentionGuide) ?? 0
     }
 
     /// Whether every option the paper lacks is at its default (the spec's model).
     public var isSpecModel: Bool {
         freezeAttention && attentionPrior == 0 && attentionSparsity == 0 && identityWeight == 0 && attentionAverage == 0
+            && attentionGuide == 0
     }
 
     /// Whether the trainer keeps the average of `attentionAverage`.
@@ -116,7 +123,8 @@ public struct Config: Codable, Sendable, Equatable {
         guard (0...1).contains(switchFraction) else { throw ConfigError("switch fraction \(switchFraction) must be in [0, 1]") }
         guard (0..<1).contains(tau) else { throw ConfigError("tau \(tau) must be in [0, 1)") }
         guard poolSize >= 0 else { throw ConfigError("pool size \(poolSize) must be >= 0") }
-        for (name, w) in [("attention prior", attentionPrior), ("attention sparsity", attentionSparsity), ("identity weight", identityWeight)] {
+        for (name, w) in [("attention prior", attentionPrior), ("attention sparsity", attentionSparsity), ("identity weight", identityWeight),
+                          ("attention guide", attentionGuide)] {
             guard w >= 0, w.isFinite else { throw ConfigError("\(name) \(w) must be >= 0") }
         }
         guard (0..<1).contains(attentionAverage) else { throw ConfigError("attention average decay \(attentionAverage) must be in [0, 1)") }

@@ -48,6 +48,8 @@ public final class Trainer {
     /// `model.attentionParameters` order; nil when off and once the stage switch has put
     /// it into the frozen networks.
     public internal(set) var attentionAverage: [[Float]]?
+    /// The attention of the last step's training crops, per direction.
+    public internal(set) var lastAttention: (st: AttentionStats, ts: AttentionStats)?
 
     public init(config: Config, model: AGGANModel) throws {
         try config.validate()
@@ -107,10 +109,11 @@ public final class Trainer {
     /// that share no activation: the S branch (s, its translation, cycle and score) and the
     /// T branch. Each part is built and differentiated in turn, so only one branch's graph
     /// is alive at a time: the gradient is the same sum, at half the activation memory.
-    public func generatorGradients(_ s: Tensor, _ t: Tensor, stage: Int) throws -> (losses: [String: Float], pass: GeneratorPass) {
-        let bs = try branch(s, .st, stage: stage)
+    public func generatorGradients(_ s: Tensor, _ t: Tensor, stage: Int, guide: (s: Tensor, t: Tensor)? = nil)
+        throws -> (losses: [String: Float], pass: GeneratorPass) {
+        let bs = try branch(s, .st, stage: stage, guide: guide?.s)
         try bs.total.backward()
-        let bt = try branch(t, .ts, stage: stage)
+        let bt = try branch(t, .ts, stage: stage, guide: guide?.t)
         try bt.total.backward()
         var losses: [String: Float] = ["g_total": bs.total.item + bt.total.item]
         for (name, term) in Array(bs.terms) + Array(bt.terms) { losses[name, default: 0] += term.item }
@@ -124,7 +127,7 @@ public final class Trainer {
     /// One direction's part of L_G, for x of the source domain of `direction`: the
     /// adversarial term of its translation, lambda times its cycle term, and the options'
     /// terms that involve x (the attention on x, the identity term of the other generator).
-    func branch(_ x: Tensor, _ direction: Direction, stage: Int)
+    func branch(_ x: Tensor, _ direction: Direction, stage: Int, guide: Tensor? = nil)
         throws -> (terms: [String: Tensor], total: Tensor, translation: Translation, cycle: Tensor, score: Tensor) {
         let m = model
         let back: Direction = direction == .st ? .ts : .st
@@ -142,6 +145,10 @@ public final class Trainer {
         if !m.attentionIsOne && config.attentionSparsity > 0 {
             terms["att_sparsity"] = tr.attention.mean()
             total = try total + terms["att_sparsity"]!.scaled(by: config.attentionSparsity)
+        }
+        if !m.attentionIsOne && config.attentionGuide > 0 && stage == 1, let guide {
+            terms["att_guide"] = try (tr.attention - guide).square().mean()
+            total = try total + terms["att_guide"]!.scaled(by: config.attentionGuide)
         }
         if config.identityWeight > 0 {
             terms["idt"] = try ((back == .ts ? m.genTS : m.genST)(x) - x).abs().mean()
@@ -168,9 +175,10 @@ public final class Trainer {
         return (try (realS + fakeS).scaled(by: 0.5), try (realT + fakeT).scaled(by: 0.5))
     }
 
-    /// One iteration on the pair (s, t), each [1, C, H, W] in [-1, 1]. Returns the losses.
+    /// One iteration on the pair (s, t), each [1, C, H, W] in [-1, 1], with their cell
+    /// prior masks when the attention guide is on. Returns the losses.
     @discardableResult
-    public func step(_ s: Tensor, _ t: Tensor) throws -> Losses {
+    public func step(_ s: Tensor, _ t: Tensor, guide: (s: Tensor, t: Tensor)? = nil) throws -> Losses {
         let stage = self.stage
         if stage == 2, let average = attentionAverage {
             // The switch: the attention freezes at its average over stage 1.
@@ -182,7 +190,8 @@ public final class Trainer {
         optD.learningRate = learningRate
         // Generators + attention; the discriminators only pass gradients through.
         model.discS.setTrainable(false); model.discT.setTrainable(false)
-        let (g, pass) = try generatorGradients(s, t, stage: stage)
+        let (g, pass) = try generatorGradients(s, t, stage: stage, guide: guide)
+        lastAttention = (AttentionStats(pass.aS, tau: tau), AttentionStats(pass.aT, tau: tau))
         optG.step()
         if stage == 1 { updateAttentionAverage() }
         // Discriminators on pooled fakes; real images' stage-2 masks are this step's A_S(s), A_T(t).

@@ -170,6 +170,13 @@ public enum Dashboard {
             }
         }
         guard let live else { return }
+        var right = badgeX
+        if let alarm = live.attentionAlarm {
+            // The collapse alarm takes the header's room before the status fields.
+            let text = " " + truncated(alarm, to: max(8, badgeX - x - 4)) + " "
+            right = badgeX - 1 - columnWidth(text)
+            if right > x + 1 { canvas.put(text, x: right, y: 0, style: theme.style(.warningFg, .bold)) } else { right = badgeX }
+        }
         let wide = w >= 120
         let fields = StatusFields(
             stage: live.stage, epoch: min(live.epoch + 1, live.config.epochs), epochs: live.config.epochs,
@@ -180,7 +187,7 @@ public enum Dashboard {
             tau: wide ? Double(view.effectiveTau(live) ?? live.tau) : nil,
             thresholdMode: wide ? (view.effectiveMode(live) ?? live.mode).label : nil,
             isPaused: nil, lastCheckpointStep: wide ? live.lastCheckpointStep : nil)
-        let room = Rect(x: x + 2, y: 0, width: badgeX - (x + 2), height: 1)
+        let room = Rect(x: x + 2, y: 0, width: right - (x + 2), height: 1)
         guard room.width > 4 else { return }
         let start = StatusLine.draw(fields, theme: theme, into: &canvas, in: room, alignRight: true)
         canvas.put(" ", x: start - 1, y: 0, style: Style())

@@ -35,6 +35,8 @@ public struct EngineOptions: Sendable {
     public var threads = 2
     /// Snapshots with distinct previews kept for scrubbing back.
     public var snapshotHistory = 64
+    /// Steps an attention map must stay all-black or all-white before the alarm.
+    public var collapsePatience = 100
 
     public init() {}
 }
@@ -73,6 +75,8 @@ public final class Engine: @unchecked Sendable {
     private var sequence = 0
     private var secondsPerIteration: Double?
     private var lastIterationEnd: UInt64?
+    private var collapsedSince: [Int?] = [nil, nil]
+    private var attentionAlarm: String?
 
     /// A new run from `config` (its iterations per epoch are taken from the data).
     public init(config: Config, data: TrainingData, options: EngineOptions) throws {
@@ -205,11 +209,13 @@ public final class Engine: @unchecked Sendable {
             publish()
             return
         }
-        let (s, t) = try data.next()
-        let losses = try trainer.step(s, t)
+        let pair = try data.next()
+        let losses = try trainer.step(pair.s, pair.t, guide: pair.guide)
         if pendingSteps > 0 { pendingSteps -= 1 }
         lastLosses = losses
-        history.append(LossPoint(step: trainer.step, losses: losses))
+        let attention = trainer.config.baseline ? nil : trainer.lastAttention.map { AttentionPair(s: $0.st, t: $0.ts) }
+        history.append(LossPoint(step: trainer.step, losses: losses, attention: attention))
+        if let attention { watchAttention(attention) }
         let now = DispatchTime.now().uptimeNanoseconds
         if let last = lastIterationEnd {
             let dt = Double(now - last) / 1e9
@@ -224,6 +230,26 @@ public final class Engine: @unchecked Sendable {
         }
         if state != .running || trainer.step % max(1, options.previewEvery) == 0 || previews.isEmpty { refreshPreviews() }
         publish()
+    }
+
+    /// Counts the steps each direction's attention has stayed collapsed (all-black or
+    /// all-white on its training crops) and raises the alarm after `collapsePatience`
+    /// of them in a row; clears it when the attention recovers.
+    private func watchAttention(_ a: AttentionPair) {
+        var alarms: [String] = []
+        for (name, stats, i) in [("A_S", a.s, 0), ("A_T", a.t, 1)] {
+            if let c = stats.collapse() {
+                collapsedSince[i] = collapsedSince[i] ?? trainer.step
+                if trainer.step - collapsedSince[i]! + 1 >= options.collapsePatience {
+                    alarms.append("\(name) \(c.rawValue) since step \(collapsedSince[i]!)")
+                }
+            } else {
+                collapsedSince[i] = nil
+            }
+        }
+        let alarm = alarms.isEmpty ? nil : "attention collapsed: " + alarms.joined(separator: ", ")
+        if alarm != attentionAlarm, let alarm { message = alarm }
+        attentionAlarm = alarm
     }
 
     /// Recomputes the previews in eval mode with the current tau and mode.
@@ -282,7 +308,8 @@ public final class Engine: @unchecked Sendable {
             losses: lastLosses, history: history, iterationsPerSecond: secondsPerIteration.map { 1 / $0 } ?? 0,
             eta: secondsPerIteration.map { $0 * max(0, remaining) }, tau: viewTau, mode: mode, state: state,
             previews: previews, previewStep: previewStep, lastCheckpointStep: checkpointSteps.last,
-            checkpointSteps: checkpointSteps, message: message, sequence: sequence)
+            checkpointSteps: checkpointSteps, message: message, attentionAlarm: attentionAlarm,
+            cellPriors: (data.priorA.summary, data.priorB.summary), sequence: sequence)
         latest.withLock { $0 = snapshot }
         ring.withLock { $0.record(snapshot) }
         observers.publish(snapshot)

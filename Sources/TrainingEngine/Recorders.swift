@@ -34,6 +34,7 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
                 var fields = ["\"step\":\(p.step)", "\"epoch\":\(epoch + 1)", "\"stage\":\(config.stage(ofStep: p.step - 1))",
                               "\"lr\":\(config.learningRate(epoch: epoch))"]
                 fields += p.losses.terms.map { "\"\($0.rawValue)\":\(Self.number($1))" }
+                fields += (p.attention?.fields ?? []).map { "\"\($0)\":\(Self.number($1))" }
                 j += "{" + fields.joined(separator: ",") + "}\n"
                 let iter = (p.step - 1) % config.iterationsPerEpoch + 1
                 l += "(epoch: \(epoch + 1), iters: \(iter), step: \(p.step)) "
@@ -65,7 +66,7 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
         if let text = try? String(contentsOfFile: dir.metricsFile, encoding: .utf8) {
             for line in text.split(separator: "\n") {
                 guard let m = try? JSONDecoder().decode(MetricsLine.self, from: Data(line.utf8)), m.step <= step else { continue }
-                history.append(LossPoint(step: m.step, losses: m.losses))
+                history.append(LossPoint(step: m.step, losses: m.losses, attention: m.attention))
                 keptJSON += line + "\n"
             }
         }
@@ -86,12 +87,26 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
 struct MetricsLine: Decodable {
     let step: Int
     let losses: Losses
+    let attention: AttentionPair?
 
-    private enum Key: CodingKey { case step }
+    private enum Key: String, CodingKey {
+        case step
+        case sMean = "att_s_mean", sAbove = "att_s_above", sSpread = "att_s_spread"
+        case tMean = "att_t_mean", tAbove = "att_t_above", tSpread = "att_t_spread"
+    }
 
     init(from decoder: Decoder) throws {
-        step = try decoder.container(keyedBy: Key.self).decode(Int.self, forKey: .step)
+        let c = try decoder.container(keyedBy: Key.self)
+        step = try c.decode(Int.self, forKey: .step)
         losses = try Losses(from: decoder)
+        func v(_ k: Key) throws -> Float? { try c.decodeIfPresent(Float.self, forKey: k) }
+        if let sm = try v(.sMean), let sa = try v(.sAbove), let ss = try v(.sSpread),
+           let tm = try v(.tMean), let ta = try v(.tAbove), let ts = try v(.tSpread) {
+            attention = AttentionPair(s: AttentionStats(mean: sm, aboveTau: sa, spread: ss),
+                                      t: AttentionStats(mean: tm, aboveTau: ta, spread: ts))
+        } else {
+            attention = nil
+        }
     }
 }
 

@@ -59,12 +59,28 @@ public struct SamplePreview: Sendable, Equatable {
     public func direction(_ d: Direction) -> DirectionPreview { d == .st ? ab : ba }
 }
 
-/// One logged iteration.
+/// One logged iteration: its losses and the attention of its training crops.
 public struct LossPoint: Sendable, Equatable {
     public let step: Int
     public let losses: Losses
+    /// A_S on the S crop and A_T on the T crop (nil for the baseline and in old logs).
+    public let attention: AttentionPair?
 
-    public init(step: Int, losses: Losses) { self.step = step; self.losses = losses }
+    public init(step: Int, losses: Losses, attention: AttentionPair? = nil) {
+        self.step = step; self.losses = losses; self.attention = attention
+    }
+}
+
+/// The attention statistics of both directions.
+public struct AttentionPair: Sendable, Equatable {
+    public let s: AttentionStats, t: AttentionStats
+    public init(s: AttentionStats, t: AttentionStats) { self.s = s; self.t = t }
+
+    /// The metrics.jsonl fields, `att_s_mean` ... `att_t_spread`, in order.
+    public var fields: [(String, Float)] {
+        [("att_s_mean", s.mean), ("att_s_above", s.aboveTau), ("att_s_spread", s.spread),
+         ("att_t_mean", t.mean), ("att_t_above", t.aboveTau), ("att_t_spread", t.spread)]
+    }
 }
 
 /// Every iteration's losses, in chunks so that a snapshot can share them and the engine
@@ -152,6 +168,10 @@ public struct TrainingSnapshot: Sendable {
     public let checkpointSteps: [Int]
     /// The latest event worth a line ("saved checkpoint step-0001200", an error).
     public let message: String?
+    /// Set while an attention map has stayed all-black or all-white for a while.
+    public let attentionAlarm: String?
+    /// What the attention guide takes for cells in each domain (`CellPrior.summary`).
+    public let cellPriors: (a: String, b: String)?
     /// Increases with every published snapshot.
     public let sequence: Int
 
@@ -159,13 +179,15 @@ public struct TrainingSnapshot: Sendable {
                 stageSwitchStep: Int?, learningRate: Float, losses: Losses?, history: LossHistory,
                 iterationsPerSecond: Double, eta: Double?, tau: Float, mode: ThresholdMode, state: RunState,
                 previews: [SamplePreview], previewStep: Int, lastCheckpointStep: Int?, checkpointSteps: [Int],
-                message: String?, sequence: Int) {
+                message: String?, attentionAlarm: String? = nil, cellPriors: (a: String, b: String)? = nil,
+                sequence: Int) {
         self.runName = runName; self.config = config; self.step = step; self.totalSteps = totalSteps
         self.epoch = epoch; self.stage = stage; self.stageSwitchStep = stageSwitchStep
         self.learningRate = learningRate; self.losses = losses; self.history = history
         self.iterationsPerSecond = iterationsPerSecond; self.eta = eta; self.tau = tau; self.mode = mode
         self.state = state; self.previews = previews; self.previewStep = previewStep
         self.lastCheckpointStep = lastCheckpointStep; self.checkpointSteps = checkpointSteps
-        self.message = message; self.sequence = sequence
+        self.message = message; self.attentionAlarm = attentionAlarm; self.cellPriors = cellPriors
+        self.sequence = sequence
     }
 }

@@ -17,6 +17,9 @@ public final class TrainingData {
     public private(set) var rng: SplitMix64
     /// Set when colour images were converted to gray for a 1-channel model.
     public let convertedToGray: Bool
+    /// Where the cells probably are in each domain (measured on its training images), for
+    /// the attention guide.
+    public let priorA: CellPrior, priorB: CellPrior
 
     /// Loads `folders` for a model of `channels` channels and crops of `cropSize`.
     /// `microscopy` adds vertical flips and 90-degree rotations to the spec's augmentation.
@@ -35,6 +38,8 @@ public final class TrainingData {
         namesA = folders.trainA.names
         namesB = folders.trainB.names
         convertedToGray = converted
+        priorA = try CellPrior(measuring: imagesA)
+        priorB = try CellPrior(measuring: imagesB)
         augmentation = microscopy ? try Augmentation.microscopy(cropSize: cropSize) : try Augmentation(cropSize: cropSize)
         sampler = try UnpairedSampler(countA: imagesA.count, countB: imagesB.count, seed: seed)
         rng = SplitMix64(seed: seed &+ 0xA11)
@@ -49,12 +54,17 @@ public final class TrainingData {
     /// Iterations per epoch: the larger domain's image count.
     public var iterationsPerEpoch: Int { sampler.stepsPerEpoch }
 
-    /// The next augmented pair as [1, C, S, S] tensors in [-1, 1].
-    public func next() throws -> (s: Tensor, t: Tensor) {
+    /// The next augmented pair as [1, C, S, S] tensors in [-1, 1], with each crop's cell
+    /// prior mask [1, 1, S, S] in 0/1 (from the same pixels: no extra random draw).
+    public func next() throws -> TrainingPair {
         let (a, b) = sampler.next()
-        let s = try augmentation.apply(to: imagesA[a], rng: &rng).toTensor(channels: channels)
-        let t = try augmentation.apply(to: imagesB[b], rng: &rng).toTensor(channels: channels)
-        return (s, t)
+        let s = try augmentation.apply(to: imagesA[a], rng: &rng)
+        let t = try augmentation.apply(to: imagesB[b], rng: &rng)
+        func guide(_ im: Image, _ prior: CellPrior) throws -> Tensor {
+            try Tensor(shape: [1, 1, im.height, im.width], data: prior.mask(im))
+        }
+        return TrainingPair(s: try s.toTensor(channels: channels), t: try t.toTensor(channels: channels),
+                            guide: (try guide(s, priorA), try guide(t, priorB)))
     }
 
     /// The random state for a checkpoint's metadata.
@@ -74,6 +84,12 @@ public final class TrainingData {
         sampler = s
         rng = SplitMix64(seed: r)
     }
+}
+
+/// One training pair and the cell prior masks of its two crops.
+public struct TrainingPair {
+    public let s: Tensor, t: Tensor
+    public let guide: (s: Tensor, t: Tensor)
 }
 
 /// The centre `size` x `size` crop (the image is first resized up if it is smaller).

@@ -237,3 +237,22 @@ final class OptionTests: XCTestCase {
         }
     }
 }
+
+/// The attention statistics behind the collapse alarm.
+final class AttentionStatsTests: XCTestCase {
+    func testMeanFractionAndSpread() throws {
+        let a = try Tensor(shape: [1, 1, 2, 2], data: [0, 1, 0, 1])
+        let s = AttentionStats(a, tau: 0.5)
+        XCTAssertEqual(s.mean, 0.5)
+        XCTAssertEqual(s.aboveTau, 0.5)
+        XCTAssertEqual(s.spread, 0.5, accuracy: 1e-6)
+        XCTAssertNil(s.collapse())
+    }
+
+    func testCollapses() throws {
+        XCTAssertEqual(AttentionStats(try Tensor(shape: [4], data: [0.01, 0.0, 0.02, 0.01]), tau: 0.1).collapse(), .allBlack)
+        XCTAssertEqual(AttentionStats(try Tensor(shape: [4], data: [0.99, 1, 0.995, 0.99]), tau: 0.1).collapse(), .allWhite)
+        // A small mean with a few bright pixels is a sparse mask, not a collapse.
+        XCTAssertNil(AttentionStats(try Tensor(shape: [100], data: [Float](repeating: 0, count: 99) + [1]), tau: 0.1).collapse())
+    }
+}

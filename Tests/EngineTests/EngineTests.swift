@@ -25,13 +25,14 @@ final class EngineTests: XCTestCase {
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    func makeEngine(runDir: Bool = false, maxSteps: Int? = nil) throws -> Engine {
+    func makeEngine(runDir: Bool = false, maxSteps: Int? = nil, collapsePatience: Int = 100) throws -> Engine {
         let data = try TrainingData(folders: makeDataset(in: dir.appendingPathComponent("data")), channels: 1, cropSize: 32, seed: 5)
         var o = EngineOptions()
         o.previewEvery = 3
         o.maxSteps = maxSteps
         o.snapshotHistory = 4
         o.checkpointEvery = 0
+        o.collapsePatience = collapsePatience
         if runDir { o.runDirectory = RunDirectory(dir.appendingPathComponent("run").path) }
         return try Engine(config: engineConfig(), data: data, options: o)
     }
@@ -48,6 +49,40 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(engine.trainer.step, 4)
         // Every paused step recomputes the previews.
         XCTAssertEqual(engine.latestSnapshot?.previewStep, 4)
+    }
+
+    func testCollapsedAttentionRaisesTheAlarmAndLogsItsStatistics() throws {
+        let engine = try makeEngine(collapsePatience: 3)
+        // A last bias of -30 holds the attention at sigmoid(-30): all-black, for good.
+        for (name, p) in engine.trainer.model.attentionParameters where name.contains(".out.") && name.hasSuffix("bias") {
+            p.data = [Float](repeating: -30, count: p.count)
+        }
+        engine.send(.start)
+        engine.pump(); engine.pump()
+        XCTAssertNil(engine.latestSnapshot?.attentionAlarm, "two steps are within the patience")
+        engine.pump()
+        let s = try XCTUnwrap(engine.latestSnapshot)
+        XCTAssertEqual(s.attentionAlarm, "attention collapsed: A_S all-black since step 1, A_T all-black since step 1")
+        XCTAssertEqual(s.message, s.attentionAlarm)
+        let point = try XCTUnwrap(s.history.last?.attention)
+        XCTAssertLessThan(point.s.mean, 1e-6)
+        XCTAssertEqual(point.t.aboveTau, 0)
+        XCTAssertNotNil(s.cellPriors)
+    }
+
+    func testMetricsKeepTheAttentionStatisticsAcrossAResume() throws {
+        let run = RunDirectory(dir.appendingPathComponent("stats").path)
+        try run.create()
+        let line = #"{"step":1,"epoch":1,"stage":1,"lr":0.0002,"adv_st":1,"adv_ts":1,"cyc_s":0.5,"cyc_t":0.5,"g_total":12,"d_s":0.3,"d_t":0.3,"att_s_mean":0.25,"att_s_above":0.2,"att_s_spread":0.4,"att_t_mean":0.5,"att_t_above":0.5,"att_t_spread":0.5}"#
+        let old = #"{"step":2,"adv_st":1,"adv_ts":1,"cyc_s":0.5,"cyc_t":0.5,"g_total":12,"d_s":null,"d_t":0.3}"#
+        try (line + "\n" + old + "\n").write(toFile: run.metricsFile, atomically: true, encoding: .utf8)
+        let history = try MetricsRecorder.truncate(run, after: 2)
+        XCTAssertEqual(history.count, 2)
+        XCTAssertEqual(history.points[0].attention, AttentionPair(s: AttentionStats(mean: 0.25, aboveTau: 0.2, spread: 0.4),
+                                                                  t: AttentionStats(mean: 0.5, aboveTau: 0.5, spread: 0.5)))
+        XCTAssertNil(history.points[1].attention, "a line from before the statistics has none")
+        XCTAssertTrue(history.points[1].losses.dS.isNaN, "null reads as NaN")
+        XCTAssertEqual(history.points[1].losses.gTotal, 12)
     }
 
     func testStepDoesNotReviveAnEndedEngine() throws {

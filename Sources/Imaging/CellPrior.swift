@@ -1,0 +1,104 @@
+// Where the cells probably are, from the pixels alone: a nuclear-stain feature per pixel
+// (the gray level of a fluorescence image, the hematoxylin optical density of a
+// brightfield RGB image), a threshold chosen by Otsu's method over a whole domain, and
+// the side the cells are on. It guides the attention early in training (docs/MODEL.md,
+// "attention guide"); the learned attention may depart from it.
+import Foundation
+
+/// The feature, threshold and polarity that separate cells from background in one domain.
+public struct CellPrior: Sendable, Equatable, Codable {
+    /// Which feature: `gray` (luminance of a 1-channel image or of RGB seen as gray) or
+    /// `hematoxylin` (optical density along the hematoxylin stain vector, RGB only).
+    public enum Feature: String, Sendable, Codable { case gray, hematoxylin }
+
+    public let feature: Feature
+    /// Feature values above `threshold` are cells when `cellsAbove`, else those below.
+    public let threshold: Float
+    public let cellsAbove: Bool
+    /// The fraction of the domain's pixels on the cells' side.
+    public let cellFraction: Double
+
+    /// Ruifrok and Johnston's hematoxylin stain vector (RGB optical densities, unit length):
+    /// the first row of the H&E-DAB deconvolution scikit-image uses.
+    static let hematoxylin: [Float] = [0.650, 0.704, 0.286]
+
+    /// Measures `images` (one domain): the feature of every pixel, Otsu's threshold over
+    /// their histogram, and as the cells' side the one with fewer pixels (cells are the
+    /// minority of a field of view; a gray image with dark cells on a bright background
+    /// comes out as cells below). RGB images use the hematoxylin feature.
+    public init(measuring images: [Image]) throws {
+        guard let first = images.first else { throw ImagingError.invalid("CellPrior", "no images to measure") }
+        feature = first.channels == 3 ? .hematoxylin : .gray
+        var histogram = [Double](repeating: 0, count: Self.bins)
+        var total = 0.0
+        for image in images {
+            for v in Self.values(image, feature) {
+                histogram[Self.bin(v)] += 1
+                total += 1
+            }
+        }
+        let t = Self.otsu(histogram)
+        let above = histogram[(t + 1)...].reduce(0, +) / max(total, 1)
+        threshold = (Float(t) + 1) / Float(Self.bins)
+        cellsAbove = above <= 0.5
+        cellFraction = cellsAbove ? above : 1 - above
+    }
+
+    public init(feature: Feature, threshold: Float, cellsAbove: Bool, cellFraction: Double) {
+        self.feature = feature; self.threshold = threshold; self.cellsAbove = cellsAbove; self.cellFraction = cellFraction
+    }
+
+    /// 1 where `image` is on the cells' side, 0 elsewhere: one plane, `width * height`.
+    public func mask(_ image: Image) -> [Float] {
+        Self.values(image, feature).map { ($0 >= threshold) == cellsAbove ? 1 : 0 }
+    }
+
+    /// A line for logs and the dashboard: `bright cells (gray > 0.31), 21 % of pixels`.
+    public var summary: String {
+        let what = feature == .gray ? (cellsAbove ? "bright cells (gray" : "dark cells (gray") : "hematoxylin-stained cells (OD"
+        return "\(what) \(cellsAbove ? ">" : "<") \(String(format: "%.2f", threshold))), \(Int((cellFraction * 100).rounded())) % of pixels"
+    }
+
+    static let bins = 256
+
+    /// Feature values in 0...1: gray levels, or the hematoxylin optical density scaled so
+    /// that 1 is an OD of 2 (almost black), clamped.
+    static func values(_ image: Image, _ feature: Feature) -> [Float] {
+        let n = image.planeSize
+        switch feature {
+        case .gray:
+            return image.channels == 1 ? Array(image.pixels) : rgbToGray(image).pixels
+        case .hematoxylin:
+            guard image.channels == 3 else { return Array(image.pixels) }
+            let h = hematoxylin
+            return (0..<n).map { i in
+                var od: Float = 0
+                for c in 0..<3 { od += h[c] * -log10(max(image.pixels[c * n + i], 1.0 / 255)) }
+                return min(max(od / 2, 0), 1)
+            }
+        }
+    }
+
+    static func bin(_ v: Float) -> Int { min(bins - 1, max(0, Int(v * Float(bins)))) }
+
+    /// The bin t that maximises the between-class variance of bins 0...t and t+1...
+    /// For tests.
+    public static func otsuForTesting(_ histogram: [Double]) -> Int { otsu(histogram) }
+
+    static func otsu(_ histogram: [Double]) -> Int {
+        let total = histogram.reduce(0, +)
+        guard total > 0 else { return histogram.count / 2 }
+        let sumAll = histogram.enumerated().reduce(0.0) { $0 + Double($1.offset) * $1.element }
+        var weight0 = 0.0, sum0 = 0.0, best = -1.0, bestT = histogram.count / 2
+        for t in 0..<(histogram.count - 1) {
+            weight0 += histogram[t]
+            sum0 += Double(t) * histogram[t]
+            let weight1 = total - weight0
+            guard weight0 > 0, weight1 > 0 else { continue }
+            let m0 = sum0 / weight0, m1 = (sumAll - sum0) / weight1
+            let between = weight0 * weight1 * (m0 - m1) * (m0 - m1)
+            if between > best { best = between; bestT = t }
+        }
+        return bestT
+    }
+}

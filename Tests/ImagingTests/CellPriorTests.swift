@@ -1,0 +1,62 @@
+import Imaging
+import XCTest
+
+/// The cell prior: Otsu's threshold over a domain, the cells' side, the stain feature.
+final class CellPriorTests: XCTestCase {
+    /// A 32 x 32 field with two disks of radius 5: `cell` inside, `background` outside.
+    private func disks(cell: [Float], background: [Float]) throws -> (Image, [Float]) {
+        let w = 32, n = w * w, c = cell.count
+        var pixels = [Float](repeating: 0, count: c * n)
+        var truth = [Float](repeating: 0, count: n)
+        for y in 0..<w {
+            for x in 0..<w {
+                let inside = [(8, 8), (22, 20)].contains { (x - $0.0) * (x - $0.0) + (y - $0.1) * (y - $0.1) <= 25 }
+                truth[y * w + x] = inside ? 1 : 0
+                for ch in 0..<c { pixels[ch * n + y * w + x] = inside ? cell[ch] : background[ch] }
+            }
+        }
+        return (try Image(width: w, height: w, channels: c, pixels: pixels), truth)
+    }
+
+    func testBrightCellsOnADarkBackground() throws {
+        let (image, truth) = try disks(cell: [0.8], background: [0.1])
+        let prior = try CellPrior(measuring: [image])
+        XCTAssertEqual(prior.feature, .gray)
+        XCTAssertTrue(prior.cellsAbove)
+        XCTAssertGreaterThan(prior.threshold, 0.1)
+        XCTAssertLessThanOrEqual(prior.threshold, 0.8)
+        XCTAssertEqual(prior.mask(image), truth)
+        XCTAssertEqual(prior.cellFraction, Double(truth.reduce(0, +)) / 1024, accuracy: 1e-9)
+    }
+
+    func testDarkCellsOnABrightBackgroundAreTheMinority() throws {
+        let (image, truth) = try disks(cell: [0.2], background: [0.9])
+        let prior = try CellPrior(measuring: [image])
+        XCTAssertFalse(prior.cellsAbove, "the minority side is the cells'")
+        XCTAssertEqual(prior.mask(image), truth)
+    }
+
+    func testHematoxylinFindsPurpleNucleiOnPinkTissue() throws {
+        // H&E: nuclei dark purple, cytoplasm and stroma pink (eosin), both darker than
+        // white in every channel; gray alone would also pick some pink.
+        let (image, truth) = try disks(cell: [0.35, 0.25, 0.55], background: [0.95, 0.6, 0.8])
+        let prior = try CellPrior(measuring: [image])
+        XCTAssertEqual(prior.feature, .hematoxylin)
+        XCTAssertTrue(prior.cellsAbove)
+        XCTAssertEqual(prior.mask(image), truth)
+        XCTAssertTrue(prior.summary.contains("hematoxylin"), prior.summary)
+    }
+
+    func testOtsuSplitsTwoModes() {
+        var histogram = [Double](repeating: 0, count: 256)
+        for i in 20..<40 { histogram[i] = 10 }
+        for i in 180..<200 { histogram[i] = 10 }
+        let t = CellPrior.otsuForTesting(histogram)
+        XCTAssertGreaterThanOrEqual(t, 39)
+        XCTAssertLessThan(t, 180)
+    }
+
+    func testNoImagesIsAnError() {
+        XCTAssertThrowsError(try CellPrior(measuring: []))
+    }
+}
