@@ -86,7 +86,8 @@ public enum Checkpoint {
         }
         let model = AGGANModel(channels: channels, ngf: ngf, blocks: blocks, ndf: ndf)
         try fill(model.namedParameters, from: file, fail: fail)
-        if let c = config { model.attentionIsOne = c.baseline }
+        // A weights-only file from `aggan export` says whether it is the CycleGAN baseline.
+        model.attentionIsOne = config?.baseline ?? (file.metadata["baseline"] == "true")
         return (model, config, file)
     }
 

@@ -46,8 +46,8 @@ public struct Config: Codable, Sendable, Equatable {
     /// frozen attention takes the averaged weights instead of the last step's (0 = off, the
     /// spec). Only with `freezeAttention`: an attention that keeps learning is not replaced.
     public var attentionAverage: Float = 0
-    /// Weight of the attention guide in stage 1: `w * (mean((A_S(s) - P(s))^2) +
-    /// mean((A_T(t) - P(t))^2))` added to L_G, where P is the crop's cell prior mask
+    /// Weight of the attention guide in stage 1: `w * (BCE(A_S(s), P(s)) + BCE(A_T(t), P(t)))`
+    /// added to L_G (binary cross-entropy, mean over pixels), where P is the crop's cell prior mask
     /// (`CellPrior`: a nuclear-stain feature thresholded by Otsu's method over the domain)
     /// (0 = off, the spec).
     public var attentionGuide: Float = 0

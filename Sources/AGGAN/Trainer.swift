@@ -147,7 +147,7 @@ public final class Trainer {
             total = try total + terms["att_sparsity"]!.scaled(by: config.attentionSparsity)
         }
         if !m.attentionIsOne && config.attentionGuide > 0 && stage == 1, let guide {
-            terms["att_guide"] = try (tr.attention - guide).square().mean()
+            terms["att_guide"] = try Self.binaryCrossEntropy(tr.attention, target: guide)
             total = try total + terms["att_guide"]!.scaled(by: config.attentionGuide)
         }
         if config.identityWeight > 0 {
@@ -155,6 +155,15 @@ public final class Trainer {
             total = try total + terms["idt"]!.scaled(by: config.identityWeight)
         }
         return (terms, total, tr, cycle, score)
+    }
+
+    /// mean(-(p log A + (1 - p) log(1 - A))): the attention A against a 0/1 target p. Its
+    /// gradient does not vanish where A saturates at the wrong end (a squared error's
+    /// does, through the sigmoid), so a collapsed attention still feels it.
+    public static func binaryCrossEntropy(_ a: Tensor, target p: Tensor) throws -> Tensor {
+        let positive = try p * a.log()
+        let negative = try p.scaled(by: -1).adding(1) * a.scaled(by: -1).adding(1).log()
+        return try (positive + negative).mean().scaled(by: -1)
     }
 
     /// mean(A * (1 - A)): 0 where every value is 0 or 1, largest (0.25) at 0.5. Its

@@ -89,9 +89,20 @@ public struct AttentionMetrics: Sendable, Equatable, Codable {
     public var bestIoU: Double
     /// The (first) threshold where `bestIoU` is reached.
     public var bestThreshold: Double
+    /// Crispness: the mean attention inside and outside the true mask (nil where the
+    /// region is empty; in reports written before they existed).
+    public var meanInside: Double?
+    public var meanOutside: Double?
+
+    public init(iou: Double, dice: Double, bestIoU: Double, bestThreshold: Double,
+                meanInside: Double? = nil, meanOutside: Double? = nil) {
+        self.iou = iou; self.dice = dice; self.bestIoU = bestIoU; self.bestThreshold = bestThreshold
+        self.meanInside = meanInside; self.meanOutside = meanOutside
+    }
 
     enum CodingKeys: String, CodingKey {
         case iou, dice, bestIoU = "best_iou", bestThreshold = "best_threshold"
+        case meanInside = "mean_inside", meanOutside = "mean_outside"
     }
 }
 
@@ -256,8 +267,13 @@ public enum Evaluation {
             try intersectionOverUnion(PixelMask(attention: a, width: width, height: height, threshold: Float(t)), mask)
         }
         let best = bestOf(sweep)
+        func mean(_ inside: Bool) -> Double? {
+            let v = zip(a, mask.bits).filter { $0.1 == inside }.map { Double($0.0) }
+            return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
+        }
         return (AttentionMetrics(iou: try intersectionOverUnion(atTau, mask), dice: try dice(atTau, mask),
-                                 bestIoU: best.value, bestThreshold: best.threshold), sweep)
+                                 bestIoU: best.value, bestThreshold: best.threshold,
+                                 meanInside: mean(true), meanOutside: mean(false)), sweep)
     }
 
     /// The largest value and the (first) sweep threshold where it occurs.
@@ -296,7 +312,9 @@ public enum Evaluation {
         let best = bestOf(sweepMeans)
         let attention = AttentionMetrics(iou: results.reduce(0) { $0 + $1.attention.iou } / n,
                                          dice: results.reduce(0) { $0 + $1.attention.dice } / n,
-                                         bestIoU: best.value, bestThreshold: best.threshold)
+                                         bestIoU: best.value, bestThreshold: best.threshold,
+                                         meanInside: mean("attention.mean_inside", results.map(\.attention.meanInside)),
+                                         meanOutside: mean("attention.mean_outside", results.map(\.attention.meanOutside)))
         return EvaluationSummary(model: meanVariant("model", \.model), identity: meanVariant("identity", \.identity),
                                  attentionOne: meanVariant("attention_one", \.attentionOne),
                                  truthMeanInside: mean("truth_mean_inside", results.map(\.truthMeanInside)),

@@ -458,6 +458,12 @@ extension ExperimentResult {
             return Self.cell(self.values(v) { $0.summary?.attention.bestIoU }, 3) + " (\(thresholds.joined(separator: ", ")))"
         }
         row("mean attention", identity: "-") { v in v == .aggan ? Self.cell(self.values(v) { $0.meanAttention }, 3) : "-" }
+        row("mean attention inside the true mask", identity: "-") { v in
+            v == .aggan ? Self.cell(self.values(v) { $0.summary?.attention.meanInside }, 3) : "-"
+        }
+        row("mean attention outside the true mask", identity: "-") { v in
+            v == .aggan ? Self.cell(self.values(v) { $0.summary?.attention.meanOutside }, 3) : "-"
+        }
         lines.append("")
         lines.append("Mean ± sample standard deviation over the seeds (no ± with one seed). Failed runs are counted, and their numbers are in the means: a run fails when its mean attention on the held-out crops is below \(Self.fixed(failureMargin, 2)) (all-black) or above \(Self.fixed(1 - failureMargin, 2)) (all-white). Background change: mean |output - input| outside the true cell mask, in 8-bit levels. Cell PSNR: inside the true mask, against the original.")
         if variants.contains(.aggan) { lines += [""] + checks() }
@@ -507,6 +513,11 @@ extension ExperimentResult {
         out.append("- cell PSNR at least 3 dB above the identity's (\(Self.fixed(identity.psnrInside, 2)) dB): \(Self.fixed(cell, 2)) dB, \(verdict(cell.flatMap { c in identity.psnrInside.map { c >= $0 + 3 } }))")
         out.append("- cell PSNR not below CycleGAN's (\(Self.fixed(cycleCell, 2)) dB): \(verdict(cell.flatMap { c in cycleCell.map { c >= $0 } }))")
         out.append("- attention IoU at tau \(String(format: "%.2f", tau)) at least 0.6: \(Self.fixed(iou, 3)), \(verdict(iou.map { $0 >= 0.6 }))")
+        let inside = Self.stats(values(.aggan) { $0.summary?.attention.meanInside })?.mean
+        let outside = Self.stats(values(.aggan) { $0.summary?.attention.meanOutside })?.mean
+        out.append("- crisp attention, mean at least 0.6 inside the true mask and at most 0.05 outside: \(Self.fixed(inside, 3)) / \(Self.fixed(outside, 3)), \(verdict(inside.flatMap { i in outside.map { i >= 0.6 && $0 <= 0.05 } }))")
+        let binaryCell = Self.stats(values(.aggan) { $0.binary?.psnrInside })?.mean
+        out.append("- binary composite cell PSNR within 1.5 dB of the soft one's: \(Self.fixed(binaryCell, 2)) dB, \(verdict(binaryCell.flatMap { b in cell.map { $0 - b <= 1.5 } }))")
         let failures = runsOf(.aggan).filter { $0.failure != nil }.count
         out.append("- attention failures: \(failures) of \(runsOf(.aggan).count) runs")
         return out

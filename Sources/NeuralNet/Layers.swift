@@ -1,18 +1,31 @@
 import Tensor
 
+/// A layer with a weight and a bias, named so in checkpoints.
+public protocol WeightedLayer: Module {
+    var weight: Tensor { get }
+    var bias: Tensor { get }
+}
+
+extension WeightedLayer {
+    public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+}
+
+/// A zero weight of `shape` and a zero bias of `count` values, both trainable (the
+/// initialisers fill them).
+func zeroParameters(_ shape: [Int], bias count: Int) -> (Tensor, Tensor) {
+    (try! Tensor(zeros: shape, requiresGrad: true), try! Tensor(zeros: [count], requiresGrad: true))
+}
+
 /// A 2-D convolution with bias (weight [out, in, kh, kw], PyTorch's layout), zero padding
 /// `padding`, optionally preceded by reflection padding `reflect` (done inside the op).
-public final class Conv2D: Module {
+public final class Conv2D: WeightedLayer {
     public let weight: Tensor, bias: Tensor
     public let stride: Int, padding: Int, reflect: Int
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, reflect: Int = 0) {
-        weight = try! Tensor(zeros: [outChannels, inChannels, kernel, kernel], requiresGrad: true)
-        bias = try! Tensor(zeros: [outChannels], requiresGrad: true)
+        (weight, bias) = zeroParameters([outChannels, inChannels, kernel, kernel], bias: outChannels)
         self.stride = stride; self.padding = padding; self.reflect = reflect
     }
-
-    public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try callAsFunction(x, upsampleFirst: false) }
 
@@ -23,17 +36,14 @@ public final class Conv2D: Module {
 }
 
 /// A transposed 2-D convolution with bias (weight [in, out, kh, kw], PyTorch's layout).
-public final class ConvTranspose2D: Module {
+public final class ConvTranspose2D: WeightedLayer {
     public let weight: Tensor, bias: Tensor
     public let stride: Int, padding: Int, outputPadding: Int
 
     public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0) {
-        weight = try! Tensor(zeros: [inChannels, outChannels, kernel, kernel], requiresGrad: true)
-        bias = try! Tensor(zeros: [outChannels], requiresGrad: true)
+        (weight, bias) = zeroParameters([inChannels, outChannels, kernel, kernel], bias: outChannels)
         self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
     }
-
-    public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         try convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)

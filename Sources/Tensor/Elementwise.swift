@@ -60,6 +60,17 @@ extension Tensor {
         }
     }
 
+    /// log(max(x, floor)): the natural logarithm, with x clamped from below so that a
+    /// probability of 0 gives a large finite value, not -infinity. The gradient is
+    /// 1 / x above the floor and 0 below it.
+    public func log(floor: Float = 1e-6) -> Tensor {
+        let x = self
+        let y = mapValues(data) { Foundation.log(Swift.max($0, floor)) }
+        return Tensor(op: "log", shape: shape, data: y, parents: [x]) { g in
+            x.accumulate(zipValues(g, x.data) { $1 > floor ? $0 / $1 : 0 })
+        }
+    }
+
     // MARK: Simple maps
 
     /// |x|; the gradient at 0 is 0.

@@ -244,10 +244,6 @@ public struct ThemeWarning: Equatable, Sendable, CustomStringConvertible {
     /// 1-based line number.
     public var line: Int
     public var message: String
-    public init(line: Int, message: String) {
-        self.line = line
-        self.message = message
-    }
     public var description: String { "line \(line): \(message)" }
 }
 

@@ -4,6 +4,7 @@ import AGGAN
 import Foundation
 import ArgumentParser
 import Lab
+import NeuralNet
 import Tensor
 import TerminalKit
 
@@ -29,4 +30,15 @@ struct ThreadOptions: ParsableArguments {
     }
 
     func apply() { Compute.setThreads(threads) }
+}
+
+/// `--checkpoint`, as every command that applies a trained model takes it.
+struct CheckpointOption: ParsableArguments {
+    @Option(help: "Checkpoint (aggan's, or a weights-only safetensors file of the paper's model).")
+    var checkpoint: String
+
+    /// The model, its config (nil for weights-only files) and the file.
+    func load() throws -> (model: AGGANModel, config: Config?, file: Safetensors.File) {
+        try Checkpoint.loadModel(checkpoint)
+    }
 }

@@ -15,7 +15,7 @@ struct Eval: ParsableCommand {
             of the thresholded attention.
             """)
 
-    @Option(help: "Checkpoint (aggan's, or a weights-only safetensors file of the spec).") var checkpoint: String
+    @OptionGroup var checkpoint: CheckpointOption
     @Option(help: "Dataset folder with testA, testB_truth and testMasks.") var data: String
     @Option(help: "Threshold mode of the model: soft, zero or binary.") var mode: ThresholdMode = .soft
     @Option(help: "Threshold of the mode and of the attention IoU (default: the checkpoint's, else 0.1).") var tau: Float?
@@ -28,7 +28,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let report = try Evaluation.evaluate(checkpoint: checkpoint, data: data, mode: mode, tau: tau)
+        let report = try Evaluation.evaluate(checkpoint: checkpoint.checkpoint, data: data, mode: mode, tau: tau)
         print(json ? try report.json() : report.table())
     }
 }

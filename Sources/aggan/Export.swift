@@ -7,11 +7,11 @@ struct Export: ParsableCommand {
         abstract: "Write a checkpoint's weights alone (the six networks, spec names, float32).",
         discussion: "The result loads strictly into any PyTorch model of the spec, e.g. with `load_state_dict(load_file(path), strict=True)`.")
 
-    @Option(help: "aggan checkpoint.") var checkpoint: String
+    @OptionGroup var checkpoint: CheckpointOption
     @Option(help: "Weights-only safetensors file to write.") var output: String
 
     func run() throws {
-        let (model, config, _) = try Checkpoint.loadModel(checkpoint)
+        let (model, config, _) = try checkpoint.load()
         var meta = ["format": "aggan-weights", "channels": "\(model.channels)", "ngf": "\(model.ngf)",
                     "blocks": "\(model.blocks)", "ndf": "\(model.ndf)"]
         if let config { meta["baseline"] = "\(config.baseline)" }

@@ -9,13 +9,13 @@ struct Forward: ParsableCommand {
         abstract: "Translate one image both ways and write every output as float32 safetensors.",
         discussion: "Writes st.attention, st.generated, st.composite, st.composite_tau, the same for ts., and input: the names the PyTorch reference's `forward` writes, so the two can be compared number by number.")
 
-    @Option(help: "Checkpoint (aggan's or a weights-only safetensors file of the spec).") var checkpoint: String
+    @OptionGroup var checkpoint: CheckpointOption
     @Option(help: "Input PNG (or a safetensors file with a tensor `input` [1, C, H, W]).") var input: String
     @Option(help: "Output safetensors file.") var output: String
     @Option(help: "Threshold for composite_tau.") var tau: Float = 0.1
 
     func run() throws {
-        let (model, _, _) = try Checkpoint.loadModel(checkpoint)
+        let (model, _, _) = try checkpoint.load()
         let x = try loadInput(input, channels: model.channels)
         var file = Safetensors.File(metadata: ["tau": String(tau)])
         try Tensor.withoutGrad {

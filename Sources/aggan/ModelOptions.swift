@@ -18,7 +18,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Weight of the prior mean(A(1-A)) pushing attention toward 0 or 1 (not in the paper).") var attentionPrior: Float?
     @Option(help: "Weight of the attention sparsity term mean(A) (not in the paper).") var attentionSparsity: Float?
     @Option(help: "Weight of the identity term mean|G_ST(t) - t| + mean|G_TS(s) - s| (not in the paper).") var identityWeight: Float?
-    @Option(help: "Weight of the attention guide: mean((A - P)^2) in stage 1, P the crop's cell prior mask (not in the paper).") var attentionGuide: Float?
+    @Option(help: "Weight of the attention guide: binary cross-entropy of A against the crop's cell prior mask, in stage 1 (not in the paper).") var attentionGuide: Float?
     @Option(help: "Decay of a moving average of the attention weights over stage 1, frozen at the switch; 0 = off (not in the paper).") var attentionAverage: Float?
 
     /// The preset with the options given applied.

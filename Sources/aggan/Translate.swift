@@ -21,7 +21,7 @@ struct Translate: ParsableCommand {
             differ slightly from whole-image ones).
             """)
 
-    @Option(help: "Checkpoint (aggan's, or a weights-only safetensors file of the spec).") var checkpoint: String
+    @OptionGroup var checkpoint: CheckpointOption
     @Argument(help: "PNG files or folders of PNG files.") var inputs: [String]
     @Option(help: "Output folder (created if missing).") var output: String
     @Option(help: "a2b (S -> T) or b2a (T -> S).") var direction: Direction = .st
@@ -50,7 +50,7 @@ struct Translate: ParsableCommand {
     func run() throws {
         threads.apply()
         let plan = try TranslationPlan(inputs: inputs, outputDirectory: output, attentionMaps: attention, force: force)
-        let (model, config, _) = try Checkpoint.loadModel(checkpoint)
+        let (model, config, _) = try checkpoint.load()
         let translator = ImageTranslator(
             model: model, direction: direction, mode: mode,
             tau: tau ?? config?.tau ?? 0.1,

@@ -184,3 +184,23 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(r.composite.data, r.generated.data)
     }
 }
+
+/// Weights-only files, as `aggan export` writes them.
+final class WeightsFileTests: XCTestCase {
+    func testAnExportedBaselineLoadsWithItsAttentionFixedToOne() throws {
+        let model = AGGANModel(channels: 1, ngf: 4, blocks: 1, ndf: 4)
+        model.initialize(seed: 3)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-weights-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for baseline in [false, true] {
+            let path = dir.appendingPathComponent("w-\(baseline).safetensors").path
+            try Safetensors.write(Checkpoint.weightsFile(model, metadata: ["format": "aggan-weights", "baseline": "\(baseline)"]),
+                                  to: path)
+            let (loaded, config, _) = try Checkpoint.loadModel(path)
+            XCTAssertNil(config)
+            XCTAssertEqual(loaded.attentionIsOne, baseline)
+        }
+    }
+}
+

@@ -3,6 +3,12 @@ import XCTest
 
 /// The cell prior: Otsu's threshold over a domain, the cells' side, the stain feature.
 final class CellPriorTests: XCTestCase {
+    /// Intersection over union of two 0/1 planes.
+    private func iou(_ a: [Float], _ b: [Float]) -> Double {
+        let both = zip(a, b).filter { $0 == 1 && $1 == 1 }.count, either = zip(a, b).filter { $0 == 1 || $1 == 1 }.count
+        return Double(both) / Double(max(1, either))
+    }
+
     /// A 32 x 32 field with two disks of radius 5: `cell` inside, `background` outside.
     private func disks(cell: [Float], background: [Float]) throws -> (Image, [Float]) {
         let w = 32, n = w * w, c = cell.count
@@ -25,15 +31,15 @@ final class CellPriorTests: XCTestCase {
         XCTAssertTrue(prior.cellsAbove)
         XCTAssertGreaterThan(prior.threshold, 0.1)
         XCTAssertLessThanOrEqual(prior.threshold, 0.8)
-        XCTAssertEqual(prior.mask(image), truth)
-        XCTAssertEqual(prior.cellFraction, Double(truth.reduce(0, +)) / 1024, accuracy: 1e-9)
+        XCTAssertGreaterThan(iou(prior.mask(image), truth), 0.8, "the smoothed prior covers the disks")
+        XCTAssertEqual(prior.cellFraction, Double(truth.reduce(0, +)) / 1024, accuracy: 0.05)
     }
 
     func testDarkCellsOnABrightBackgroundAreTheMinority() throws {
         let (image, truth) = try disks(cell: [0.2], background: [0.9])
         let prior = try CellPrior(measuring: [image])
         XCTAssertFalse(prior.cellsAbove, "the minority side is the cells'")
-        XCTAssertEqual(prior.mask(image), truth)
+        XCTAssertGreaterThan(iou(prior.mask(image), truth), 0.8, "the smoothed prior covers the disks")
     }
 
     func testHematoxylinFindsPurpleNucleiOnPinkTissue() throws {
@@ -43,7 +49,7 @@ final class CellPriorTests: XCTestCase {
         let prior = try CellPrior(measuring: [image])
         XCTAssertEqual(prior.feature, .hematoxylin)
         XCTAssertTrue(prior.cellsAbove)
-        XCTAssertEqual(prior.mask(image), truth)
+        XCTAssertGreaterThan(iou(prior.mask(image), truth), 0.8, "the smoothed prior covers the disks")
         XCTAssertTrue(prior.summary.contains("hematoxylin"), prior.summary)
     }
 
@@ -54,6 +60,27 @@ final class CellPriorTests: XCTestCase {
         let t = CellPrior.otsuForTesting(histogram)
         XCTAssertGreaterThanOrEqual(t, 39)
         XCTAssertLessThan(t, 180)
+    }
+
+    func testTissueAgainstGlassFallsBackToThreeClasses() throws {
+        // Half the field is glass (white), half pink tissue, and a few purple nuclei in
+        // the tissue: the two-class split is tissue against glass (half the pixels), so
+        // the nuclei come from the upper class of three.
+        let w = 40, n = w * w
+        var pixels = [Float](repeating: 0, count: 3 * n), truth = [Float](repeating: 0, count: n)
+        let glass: [Float] = [0.97, 0.97, 0.97], tissue: [Float] = [0.9, 0.55, 0.75], nucleus: [Float] = [0.3, 0.2, 0.5]
+        for y in 0..<w {
+            for x in 0..<w {
+                let inside = [(10, 25), (28, 30), (20, 34)].contains { (x - $0.0) * (x - $0.0) + (y - $0.1) * (y - $0.1) <= 16 }
+                let colour = y < w / 2 ? glass : (inside ? nucleus : tissue)
+                truth[y * w + x] = y >= w / 2 && inside ? 1 : 0
+                for c in 0..<3 { pixels[c * n + y * w + x] = colour[c] }
+            }
+        }
+        let image = try Image(width: w, height: w, channels: 3, pixels: pixels)
+        let prior = try CellPrior(measuring: [image])
+        XCTAssertLessThan(prior.cellFraction, 0.2)
+        XCTAssertGreaterThan(iou(prior.mask(image), truth), 0.6)
     }
 
     func testNoImagesIsAnError() {

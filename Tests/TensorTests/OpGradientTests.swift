@@ -79,6 +79,17 @@ final class OpGradientTests: XCTestCase {
         try checkGradients("sigmoid", inputs: [x]) { $0[0].sigmoid() }
     }
 
+    func testLog() throws {
+        // Positive values away from the floor (0.2...1.2); the step h = 1e-2 stays above it.
+        let p = try Tensor(shape: [2, 3, 5], data: rng.values(30, 0.2, 1.2), requiresGrad: true)
+        try checkGradients("log", inputs: [p]) { $0[0].log() }
+        // At or below the floor: the floor's log, and no gradient.
+        let z = try Tensor(shape: [2], data: [0, 1], requiresGrad: true)
+        XCTAssertEqual(z.log().data, [Foundation.log(Float(1e-6)), 0])
+        try z.log().mean().backward()
+        XCTAssertEqual(z.grad, [0, 0.5])
+    }
+
     func testAddSameShape() throws {
         let a = try tensor([2, 3, 3, 5], &rng), b = try tensor([2, 3, 3, 5], &rng)
         try checkGradients("add", inputs: [a, b]) { try $0[0] + $0[1] }
