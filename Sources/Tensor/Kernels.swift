@@ -77,16 +77,13 @@ struct Window {
     var rows: Int { channels * kh * kw }
     var cols: Int { outH * outW }
 
-    /// Bands of output rows whose columns fit in `Window.maxColumnFloats` floats: conv2d
-    /// unfolds and multiplies one band at a time, so its column buffer stays small enough
-    /// to be reused from the heap instead of mapped and zero-filled afresh.
-    var bands: [Range<Int>] {
-        let perBand = max(1, Window.maxColumnFloats / max(1, rows * outW))
+    /// Bands of output rows whose columns fit in `maxColumnFloats` floats (at least one
+    /// row each): conv2d unfolds and multiplies one band at a time, so its column buffer
+    /// stays small enough to be reused from the heap instead of mapped and zero-filled afresh.
+    func bands(maxColumnFloats: Int) -> [Range<Int>] {
+        let perBand = max(1, maxColumnFloats / max(1, rows * outW))
         return Swift.stride(from: 0, to: outH, by: perBand).map { $0..<min(outH, $0 + perBand) }
     }
-
-    /// The column buffer limit (16 MiB of floats; tests lower it to exercise many bands).
-    nonisolated(unsafe) static var maxColumnFloats = 1 << 22
 }
 
 /// Unfolds one image [C, H, W] into columns [C*kh*kw, outH*outW] (zero outside the image),
