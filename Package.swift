@@ -18,7 +18,8 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw"),
-        .target(name: "CKernels"),
+        // Links libgomp, the OpenMP runtime oneDNN uses (see Sources/CKernels/parallel.c).
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp")]),
         .target(name: "Tensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: optimise),
         .target(name: "NeuralNet", dependencies: ["Tensor"], swiftSettings: optimise),
         .target(name: "AGGAN", dependencies: ["NeuralNet", "Tensor"], swiftSettings: optimise),
