@@ -12,7 +12,15 @@ public final class Tensor {
     public let shape: [Int]
     /// The values, `shape.product` of them. Every write (in place or whole) bumps
     /// `version`, so `backward()` can tell when an op's input changed under it.
-    public var data: [Float] { didSet { version &+= 1 } }
+    public var data: [Float] {
+        get { storage }
+        set { storage = newValue; version &+= 1 }
+        // In-place writes (`data[i] = v`, `data.withUnsafeMutableBufferPointer`) mutate the
+        // storage where it is. A `didSet` would do the same inside this module but, called
+        // from another module (Adam, checkpoints), copy the whole array on every write.
+        _modify { version &+= 1; yield &storage }
+    }
+    var storage: [Float]
     /// How many times `data` was written. An op records the versions of the inputs its
     /// backward reads; `backward()` throws if one changed since (an in-place write to a
     /// tensor that a pending backward still reads, which would give wrong gradients).
@@ -41,7 +49,7 @@ public final class Tensor {
             throw TensorError.invalid(op: "Tensor", "shape \(shape) needs \(shape.reduce(1, *)) values, got \(data.count)")
         }
         self.shape = shape
-        self.data = data
+        self.storage = data
         self.requiresGrad = requiresGrad
         self.op = "leaf"
         self.parents = []
@@ -60,7 +68,7 @@ public final class Tensor {
     init(op: String, shape: [Int], data: [Float], parents: [Tensor], reads: [Tensor]? = nil,
          backward: (([Float]) -> Void)?) {
         self.shape = shape
-        self.data = data
+        self.storage = data
         self.op = op
         let tracked = Tensor.gradEnabled && backward != nil && parents.contains { $0.requiresGrad }
         self.requiresGrad = tracked

@@ -87,4 +87,15 @@ final class AutogradSafetyTests: XCTestCase {
         _ = x.data[2] + x.data.reduce(0, +)
         XCTAssertEqual(x.version, 3, "reads do not count")
     }
+
+    /// Counting writes must not turn an in-place write into a copy of the values (Adam
+    /// writes every parameter in place each step).
+    func testInPlaceWritesDoNotCopy() throws {
+        let x = try Tensor(zeros: [1 << 16])
+        let before = x.data.withUnsafeBufferPointer { $0.baseAddress }
+        x.data.withUnsafeMutableBufferPointer { $0[0] = 1 }
+        x.data[1] = 2
+        XCTAssertEqual(x.data.withUnsafeBufferPointer { $0.baseAddress }, before)
+        XCTAssertEqual(x.version, 2)
+    }
 }
