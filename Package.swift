@@ -3,7 +3,10 @@ import PackageDescription
 
 // Module layout: see ARCHITECTURE in the README. Data flows one way:
 // pixels -> tensors -> networks -> trainer -> engine -> snapshots -> screen.
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// Release builds: whole-module optimisation at -O (bounds and overflow checks kept) for
+// every target; only Tensor, whose kernel loops run every iteration, drops the checks.
+let optimise: [SwiftSetting] = [.unsafeFlags(["-wmo"], .when(configuration: .release))]
+let uncheckedKernels: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
 let package = Package(
     name: "aggan",
@@ -20,7 +23,7 @@ let package = Package(
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw"),
         // Links libgomp, the OpenMP runtime oneDNN uses (see Sources/CKernels/parallel.c).
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp")]),
-        .target(name: "Tensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: optimise),
+        .target(name: "Tensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: uncheckedKernels),
         .target(name: "NeuralNet", dependencies: ["Tensor"], swiftSettings: optimise),
         .target(name: "AGGAN", dependencies: ["NeuralNet", "Tensor"], swiftSettings: optimise),
         .target(name: "Imaging", dependencies: ["CPNG", "Tensor"], swiftSettings: optimise),

@@ -2,7 +2,6 @@
 /// Columns (and conv2d's transformed input) are recomputed in the backward pass instead of
 /// kept, which bounds memory to one image's columns per op at a time. conv2d's kernels
 /// (and its three paths) are in ConvolutionKernels.swift; this file has the ops.
-import CKernels
 
 /// Checks that `t` has four dimensions; names the op and the argument.
 func require4D(_ t: Tensor, _ op: String, _ what: String) throws {
