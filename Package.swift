@@ -2,9 +2,13 @@
 import PackageDescription
 
 // Modules, lowest first; data flows one way: pixels -> tensors -> networks -> trainer ->
-// engine -> snapshots -> screen. docs/ARCHITECTURE.md describes each module (a test checks
+// engine -> snapshots -> screen. docs/ARCHITECTURE.md describes each module (a script checks
 // that its list matches the targets here).
-let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+// Release builds: whole-module optimisation at -O (bounds and overflow checks kept) for
+// every target; only Tensor, whose kernel loops run every iteration, drops the checks
+// (-Ounchecked measured 6 % faster per training iteration at 1 thread; CHANGELOG).
+let optimise: [SwiftSetting] = [.unsafeFlags(["-wmo"], .when(configuration: .release))]
+let uncheckedKernels: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
 let package = Package(
     name: "aggan",
@@ -18,9 +22,10 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw"),
-        .target(name: "CKernels"),
+        // Links libgomp, the OpenMP runtime oneDNN uses (see Sources/CKernels/parallel.c).
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp")]),
         .target(name: "Basics"),
-        .target(name: "Tensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: optimise),
+        .target(name: "Tensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: uncheckedKernels),
         .target(name: "NeuralNet", dependencies: ["Tensor", "Basics"], swiftSettings: optimise),
         .target(name: "AGGAN", dependencies: ["NeuralNet", "Tensor", "Basics"], swiftSettings: optimise),
         .target(name: "Imaging", dependencies: ["CPNG", "Basics"], swiftSettings: optimise),

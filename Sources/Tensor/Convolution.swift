@@ -1,62 +1,12 @@
 /// Convolutions: im2col + GEMM (oneDNN's `dnnl_sgemm`), forward and backward side by side.
 /// Columns (and conv2d's transformed input) are recomputed in the backward pass instead of
-/// kept, which bounds memory to one image's columns per op at a time. A conv2d with at most
-/// `directMaxOutputs` output channels (stride 1, no zero padding) runs direct kernels
-/// instead: its GEMM would be a few rows long over columns of many megabytes.
-import CKernels
-
-/// conv2d layers with this many output channels or fewer use the direct kernels (tests
-/// set 0 to compare with the GEMM path).
-nonisolated(unsafe) var directMaxOutputs = 4
+/// kept, which bounds memory to one image's columns per op at a time. conv2d's kernels
+/// (and its three paths) are in ConvolutionKernels.swift; this file has the ops.
 
 /// Checks that `t` has four dimensions; names the op and the argument.
 func require4D(_ t: Tensor, _ op: String, _ what: String) throws {
     guard t.shape.count == 4 else {
         throw TensorError.shapeMismatch(op: op, "\(what) must be 4-D [N, C, H, W], got \(t.shape)")
-    }
-}
-
-/// What conv2d does to each input image before its window slides: nearest upsampling by
-/// 2, then reflection padding. Done per image into scratch buffers, in the forward pass and
-/// again in the backward pass, so the transformed images are never stored.
-struct InputTransform {
-    let channels: Int, height: Int, width: Int
-    let upsample: Bool, reflect: Int
-
-    var upH: Int { upsample ? 2 * height : height }
-    var upW: Int { upsample ? 2 * width : width }
-    var outH: Int { upH + 2 * reflect }
-    var outW: Int { upW + 2 * reflect }
-    var isIdentity: Bool { !upsample && reflect == 0 }
-    /// Floats of scratch `apply` and `adjoint` need.
-    var scratchCount: Int { isIdentity ? 0 : channels * outH * outW + (upsample && reflect > 0 ? channels * upH * upW : 0) }
-
-    /// Writes the transformed image of `src` into `scratch` and returns it.
-    func apply(_ src: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
-        guard !isIdentity, let scratch else { return src }
-        var image = src
-        if upsample {
-            let dst = reflect > 0 ? scratch + channels * outH * outW : scratch
-            upsample2x(image, dst, planes: channels, h: height, w: width)
-            image = UnsafePointer(dst)
-        }
-        if reflect > 0 { reflectPad(image, scratch, planes: channels, h: upH, w: upW, p: reflect) }
-        return UnsafePointer(scratch)
-    }
-
-    /// Adds the gradient `g` of the transformed image into `dx` (the input image's
-    /// gradient); uses the scratch area after the transformed image.
-    func adjoint(_ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
-        if upsample && reflect > 0 {
-            let mid = scratch + channels * outH * outW
-            mid.update(repeating: 0, count: channels * upH * upW)
-            reflectPadAdjoint(g, mid, planes: channels, h: upH, w: upW, p: reflect)
-            upsample2xAdjoint(mid, dx, planes: channels, h: height, w: width)
-        } else if upsample {
-            upsample2xAdjoint(g, dx, planes: channels, h: height, w: width)
-        } else {
-            reflectPadAdjoint(g, dx, planes: channels, h: height, w: width, p: reflect)
-        }
     }
 }
 
@@ -67,6 +17,12 @@ struct InputTransform {
 /// transformed input.
 public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int = 1, padding: Int = 0,
                    reflect: Int = 0, upsample: Bool = false) throws -> Tensor {
+    try conv2d(x, weight: w, bias: b, stride: stride, padding: padding, reflect: reflect, upsample: upsample, tuning: .standard)
+}
+
+/// conv2d with explicit path thresholds (tests compare the paths through this).
+func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int, padding: Int,
+            reflect: Int, upsample: Bool, tuning: Conv2dTuning) throws -> Tensor {
     let op = "conv2d"
     try require4D(x, op, "input")
     guard w.shape.count == 4 else { throw TensorError.shapeMismatch(op: op, "weight must be 4-D [O, C, kh, kw], got \(w.shape)") }
@@ -89,130 +45,27 @@ public func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int =
     if upsample && reflect == 1 && kh == 3 && kw == 3 && stride == 1 && padding == 0 {
         return upsampledConv3x3(x, weight: w, bias: b)
     }
-    let g = Window(channels: c, height: h, width: wd, kh: kh, kw: kw, stride: stride, pad: padding, outH: oh, outW: ow)
-    let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
-    // Few outputs: direct kernels, no columns (see directMaxOutputs).
-    let few = !direct && stride == 1 && padding == 0 && o <= directMaxOutputs
-    let inCount = c * x.shape[2] * x.shape[3]
-    var out = uninitializedFloats(n * o * g.cols)          // every row written by sgemm (beta 0)
-    // Columns one band of output rows at a time (see Window.bands).
-    let bands = g.bands, bandFloats = direct || few ? 0 : g.rows * bands[0].count * ow
-    var col = uninitializedFloats(bandFloats)               // written by im2col
-    var scratch = uninitializedFloats(t.scratchCount)       // written by the transform
-    x.data.withUnsafeBufferPointer { xp in
-        w.data.withUnsafeBufferPointer { wp in
-            out.withUnsafeMutableBufferPointer { yp in
-                col.withUnsafeMutableBufferPointer { cp in
-                    scratch.withUnsafeMutableBufferPointer { sp in
-                        for i in 0..<n {
-                            let xi = t.apply(xp.baseAddress! + i * inCount, sp.baseAddress)
-                            let yi = yp.baseAddress! + i * o * g.cols
-                            if direct {
-                                sgemm(transA: false, transB: false, m: o, n: g.cols, k: g.rows, a: wp.baseAddress!, b: xi, beta: 0, c: yi)
-                                continue
-                            }
-                            if few {
-                                Compute.parallelFor(oh, minimumChunk: 1) { rows in
-                                    aggan_conv_direct(xi, c, h, wd, wp.baseAddress!, kh, kw, yi, 0, o, rows.lowerBound, rows.upperBound)
-                                }
-                                continue
-                            }
-                            for band in bands {
-                                im2col(xi, g, cp.baseAddress!, band: band)
-                                sgemm(transA: false, transB: false, m: o, n: band.count * ow, k: g.rows, a: wp.baseAddress!,
-                                      b: cp.baseAddress!, beta: 0, c: yi + band.lowerBound * ow, ldc: g.cols)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if let b { addBias(&out, b.data, n: n, c: o, plane: g.cols) }
-    let parents = b.map { [x, w, $0] } ?? [x, w]
-    return Tensor(op: op, shape: [n, o, oh, ow], data: out, parents: parents) { gy in
-        if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: g.cols)) }
+    let k = Conv2dKernel(
+        transform: t,
+        window: Window(channels: c, height: h, width: wd, kh: kh, kw: kw, stride: stride, pad: padding, outH: oh, outW: ow),
+        outputs: o, path: Conv2dPath(kh: kh, kw: kw, stride: stride, padding: padding, outputs: o, tuning: tuning), tuning: tuning)
+    var out = uninitializedFloats(n * k.outCount)             // every image written by the kernel
+    var work = uninitializedFloats(k.forwardWorkFloats)
+    k.forward(images: n, input: x.data, weight: w.data, output: &out, work: &work)
+    if let b { addBias(&out, b.data, n: n, c: o, plane: oh * ow) }
+    return Tensor(op: op, shape: [n, o, oh, ow], data: out, parents: b.map { [x, w, $0] } ?? [x, w], reads: [x, w]) { gy in
+        if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: oh * ow)) }
         guard x.requiresGrad || w.requiresGrad else { return }
-        var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
-        var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)  // sgemm with beta 0 for the first sample
-        var col = uninitializedFloats(bandFloats)
-        var dcol = uninitializedFloats(x.requiresGrad ? bandFloats : 0)
-        // Few outputs: the input's gradient is the direct convolution of dY, zero-padded by
-        // the kernel size - 1, with the flipped kernel, [C, O, kh, kw].
-        let (ph, pw) = (oh + 2 * (kh - 1), ow + 2 * (kw - 1))
-        var dyPadded = [Float](repeating: 0, count: few && x.requiresGrad ? o * ph * pw : 0)
-        var flipped = uninitializedFloats(few && x.requiresGrad ? w.count : 0)
-        if few && x.requiresGrad {
-            for oc in 0..<o { for ic in 0..<c { for ky in 0..<kh { for kx in 0..<kw {
-                flipped[((ic * o + oc) * kh + kh - 1 - ky) * kw + kw - 1 - kx] = w.data[((oc * c + ic) * kh + ky) * kw + kx]
-            }}}}
-        }
-        // The transformed image, then its gradient (zeroed per image: col2im adds into it).
-        var scratch = uninitializedFloats(t.scratchCount + (t.isIdentity ? 0 : c * h * wd))
-        x.data.withUnsafeBufferPointer { xp in
-        w.data.withUnsafeBufferPointer { wp in
-        gy.withUnsafeBufferPointer { gp in
-        col.withUnsafeMutableBufferPointer { cp in
-        dcol.withUnsafeMutableBufferPointer { dcp in
+        var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)  // the kernel adds into it
+        var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)          // written by the first image
+        var work = uninitializedFloats(k.backwardWorkFloats(inputGrad: x.requiresGrad))
         dx.withUnsafeMutableBufferPointer { dxp in
-        dw.withUnsafeMutableBufferPointer { dwp in
-        scratch.withUnsafeMutableBufferPointer { sp in
-            let dImage = t.isIdentity ? nil : sp.baseAddress! + t.scratchCount
-            for i in 0..<n {
-                let gi = gp.baseAddress! + i * o * g.cols
-                let xi = w.requiresGrad ? t.apply(xp.baseAddress! + i * inCount, sp.baseAddress) : xp.baseAddress!
-                let dxi = x.requiresGrad ? dxp.baseAddress! + i * inCount : nil
-                // The gradient of the (transformed) image: dcol[CKK, L] = W[O, CKK]^T * dY[O, L],
-                // folded back into the image by col2im.
-                let target = x.requiresGrad ? dImage ?? dxi : nil
-                if few {
-                    if w.requiresGrad {
-                        Compute.parallelFor(o * c, minimumChunk: 1) { pairs in
-                            aggan_conv_direct_weight_grad(gi, xi, c, h, wd, kh, kw, dwp.baseAddress!,
-                                                          pairs.lowerBound, pairs.upperBound, i == 0 ? 0 : 1)
-                        }
-                    }
-                    if let target {
-                        dyPadded.withUnsafeMutableBufferPointer { dp in
-                            for oc in 0..<o { for y in 0..<oh {
-                                (dp.baseAddress! + (oc * ph + y + kh - 1) * pw + kw - 1).update(from: gi + (oc * oh + y) * ow, count: ow)
-                            }}
-                            flipped.withUnsafeBufferPointer { fp in
-                                Compute.parallelFor(c, minimumChunk: 1) { chans in
-                                    aggan_conv_direct(dp.baseAddress!, o, ph, pw, fp.baseAddress!, kh, kw, target,
-                                                      chans.lowerBound, chans.upperBound, 0, h)
-                                }
-                            }
-                        }
-                    }
-                } else if direct {
-                    // dW[O, C] += dY[O, L] * x[C, L]^T
-                    if w.requiresGrad {
-                        sgemm(transA: false, transB: true, m: o, n: g.rows, k: g.cols, a: gi, b: xi, beta: i == 0 ? 0 : 1, c: dwp.baseAddress!)
-                    }
-                    if let target {
-                        sgemm(transA: true, transB: false, m: g.rows, n: g.cols, k: o, a: wp.baseAddress!, b: gi, beta: 0, c: target)
-                    }
-                } else {
-                    if let dImage, x.requiresGrad { dImage.update(repeating: 0, count: c * h * wd) }
-                    for (k, band) in bands.enumerated() {
-                        let cols = band.count * ow, gb = gi + band.lowerBound * ow
-                        if w.requiresGrad {
-                            // dW[O, CKK] += dY[O, band] * col[CKK, band]^T
-                            im2col(xi, g, cp.baseAddress!, band: band)
-                            sgemm(transA: false, transB: true, m: o, n: g.rows, k: cols, a: gb, lda: g.cols, b: cp.baseAddress!,
-                                  beta: i == 0 && k == 0 ? 0 : 1, c: dwp.baseAddress!)
-                        }
-                        if let target {
-                            sgemm(transA: true, transB: false, m: g.rows, n: cols, k: o, a: wp.baseAddress!, b: gb, ldb: g.cols,
-                                  beta: 0, c: dcp.baseAddress!)
-                            col2im(dcp.baseAddress!, g, target, band: band)
-                        }
-                    }
-                }
-                if let dImage, let dxi { t.adjoint(dImage, dxi, sp.baseAddress!) }
+            dw.withUnsafeMutableBufferPointer { dwp in
+                k.backward(images: n, gradOutput: gy, input: x.data, weight: w.data,
+                           inputGrad: x.requiresGrad ? dxp.baseAddress : nil, weightGrad: w.requiresGrad ? dwp.baseAddress : nil,
+                           work: &work)
             }
-        }}}}}}}}
+        }
         if x.requiresGrad { x.accumulate(dx) }
         if w.requiresGrad { w.accumulate(dw) }
     }
@@ -275,7 +128,8 @@ func upsampledConv3x3(_ x: Tensor, weight w: Tensor, bias b: Tensor?) -> Tensor 
     }}}}}}
     if let b { addBias(&out, b.data, n: n, c: o, plane: outPlane) }
     let parents = b.map { [x, w, $0] } ?? [x, w]
-    return Tensor(op: "conv2d", shape: [n, o, 2 * h, 2 * wd], data: out, parents: parents) { gy in
+    // The backward reads the folded kernel computed here, not w's values.
+    return Tensor(op: "conv2d", shape: [n, o, 2 * h, 2 * wd], data: out, parents: parents, reads: [x]) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: outPlane)) }
         guard x.requiresGrad || w.requiresGrad else { return }
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
@@ -367,7 +221,7 @@ public func convTranspose2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stri
     }
     if let b { addBias(&out, b.data, n: n, c: cout, plane: oh * ow) }
     let parents = b.map { [x, w, $0] } ?? [x, w]
-    return Tensor(op: op, shape: [n, cout, oh, ow], data: out, parents: parents) { gy in
+    return Tensor(op: op, shape: [n, cout, oh, ow], data: out, parents: parents, reads: [x, w]) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: cout, plane: oh * ow)) }
         guard x.requiresGrad || w.requiresGrad else { return }
         var dx = uninitializedFloats(x.requiresGrad ? x.count : 0)  // sgemm with beta 0

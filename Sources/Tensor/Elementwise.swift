@@ -47,7 +47,7 @@ extension Tensor {
     public func tanh() -> Tensor {
         let x = self
         let y = mapValues(data) { Foundation.tanh($0) }
-        return Tensor(op: "tanh", shape: shape, data: y, parents: [x]) { g in
+        return Tensor(op: "tanh", shape: shape, data: y, parents: [x], reads: []) { g in
             x.accumulate(zipValues(g, y) { $0 * (1 - $1 * $1) })
         }
     }
@@ -55,7 +55,7 @@ extension Tensor {
     public func sigmoid() -> Tensor {
         let x = self
         let y = mapValues(data) { 1 / (1 + Foundation.exp(-$0)) }
-        return Tensor(op: "sigmoid", shape: shape, data: y, parents: [x]) { g in
+        return Tensor(op: "sigmoid", shape: shape, data: y, parents: [x], reads: []) { g in
             x.accumulate(zipValues(g, y) { $0 * $1 * (1 - $1) })
         }
     }
@@ -92,7 +92,7 @@ extension Tensor {
     /// x + c.
     public func adding(_ c: Float) -> Tensor {
         let x = self
-        return Tensor(op: "addScalar", shape: shape, data: mapValues(data) { $0 + c }, parents: [x]) { g in
+        return Tensor(op: "addScalar", shape: shape, data: mapValues(data) { $0 + c }, parents: [x], reads: []) { g in
             x.accumulate(g)
         }
     }
@@ -100,7 +100,7 @@ extension Tensor {
     /// x * c.
     public func scaled(by c: Float) -> Tensor {
         let x = self
-        return Tensor(op: "mulScalar", shape: shape, data: mapValues(data) { $0 * c }, parents: [x]) { g in
+        return Tensor(op: "mulScalar", shape: shape, data: mapValues(data) { $0 * c }, parents: [x], reads: []) { g in
             x.accumulate(mapValues(g) { $0 * c })
         }
     }
@@ -117,7 +117,7 @@ extension Tensor {
         let x = self
         let s = data.withUnsafeBufferPointer { p in blockedSum(p.count) { p[$0] } }
         let n = Float(count)
-        return Tensor(op: "mean", shape: [1], data: [Float(s / Double(count))], parents: [x]) { g in
+        return Tensor(op: "mean", shape: [1], data: [Float(s / Double(count))], parents: [x], reads: []) { g in
             x.accumulate([Float](repeating: g[0] / n, count: x.count))
         }
     }
@@ -197,7 +197,7 @@ extension Tensor {
     /// a + b (b may be a [N, 1, H, W] mask of a [N, C, H, W] a, or the other way round).
     public static func + (a: Tensor, b: Tensor) throws -> Tensor {
         let bc = try Broadcast(a.shape, b.shape, op: "add")
-        return Tensor(op: "add", shape: bc.shape, data: broadcastApply(a.data, b.data, bc, +), parents: [a, b]) { g in
+        return Tensor(op: "add", shape: bc.shape, data: broadcastApply(a.data, b.data, bc, +), parents: [a, b], reads: []) { g in
             a.accumulate(bc.reduce(g, mask: bc.aIsMask))
             b.accumulate(bc.reduce(g, mask: bc.bIsMask))
         }
@@ -206,7 +206,7 @@ extension Tensor {
     /// a - b, with the same broadcasting as `+`.
     public static func - (a: Tensor, b: Tensor) throws -> Tensor {
         let bc = try Broadcast(a.shape, b.shape, op: "subtract")
-        return Tensor(op: "subtract", shape: bc.shape, data: broadcastApply(a.data, b.data, bc, -), parents: [a, b]) { g in
+        return Tensor(op: "subtract", shape: bc.shape, data: broadcastApply(a.data, b.data, bc, -), parents: [a, b], reads: []) { g in
             a.accumulate(bc.reduce(g, mask: bc.aIsMask))
             if b.requiresGrad { b.accumulate(bc.reduce(mapValues(g) { -$0 }, mask: bc.bIsMask)) }
         }

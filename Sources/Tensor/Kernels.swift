@@ -1,33 +1,35 @@
 import CDNNL
+import CKernels
 
 /// The math kernels behind the ops: matrix products through oneDNN, im2col/col2im in
-/// plain loops over contiguous buffers. Only this file imports the C module.
+/// plain loops over contiguous buffers. Only this file imports oneDNN.
 public enum Compute {
     /// Sets the number of threads oneDNN's kernels use (OpenMP). Call it from the thread
     /// that runs the math (the engine's queue), never from two threads at once.
     public static func setThreads(_ n: Int) {
-        omp_set_num_threads(Int32(max(1, n)))
+        aggan_set_threads(Int32(clamping: max(1, n)))
     }
 
-    /// The thread count oneDNN's kernels use now.
-    public static var threads: Int { Int(omp_get_max_threads()) }
+    /// The thread count oneDNN's kernels and `parallelFor` use now.
+    public static var threads: Int { Int(aggan_max_threads()) }
 
     /// Runs `body` on contiguous chunks that cover 0..<count, one per OpenMP thread (the
-    /// team oneDNN's GEMMs use, so nothing else competes for the cores), and returns when
-    /// all are done. Runs inline when there is one thread or less than two chunks of
-    /// `minimumChunk`. `body` must write disjoint memory for disjoint ranges.
+    /// team oneDNN's GEMMs use, so nothing else competes for the cores; see
+    /// CKernels/parallel.c), and returns when all are done. Runs inline when there is one
+    /// thread or less than two chunks of `minimumChunk`. `body` must write disjoint memory
+    /// for disjoint ranges.
     public static func parallelFor(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
-        let threads = min(Int(omp_get_max_threads()), count / max(1, minimumChunk))
+        let threads = min(Compute.threads, count / max(1, minimumChunk))
         guard threads > 1 else { if count > 0 { body(0..<count) }; return }
         withoutActuallyEscaping(body) { body in
             var job = ParallelJob(count: count, body: body)
             withUnsafeMutablePointer(to: &job) { p in
-                GOMP_parallel({ raw in
+                aggan_parallel(Int32(threads), { raw, thread, team in
                     let job = raw!.assumingMemoryBound(to: ParallelJob.self).pointee
-                    let t = Int(omp_get_thread_num()), n = Int(omp_get_num_threads())
+                    let (t, n) = (Int(thread), Int(team))
                     let lo = job.count * t / n, hi = job.count * (t + 1) / n
                     if lo < hi { job.body(lo..<hi) }
-                }, p, UInt32(threads), 0)
+                }, p)
             }
         }
     }
@@ -77,16 +79,13 @@ struct Window {
     var rows: Int { channels * kh * kw }
     var cols: Int { outH * outW }
 
-    /// Bands of output rows whose columns fit in `Window.maxColumnFloats` floats: conv2d
-    /// unfolds and multiplies one band at a time, so its column buffer stays small enough
-    /// to be reused from the heap instead of mapped and zero-filled afresh.
-    var bands: [Range<Int>] {
-        let perBand = max(1, Window.maxColumnFloats / max(1, rows * outW))
+    /// Bands of output rows whose columns fit in `maxColumnFloats` floats (at least one
+    /// row each): conv2d unfolds and multiplies one band at a time, so its column buffer
+    /// stays small enough to be reused from the heap instead of mapped and zero-filled afresh.
+    func bands(maxColumnFloats: Int) -> [Range<Int>] {
+        let perBand = max(1, maxColumnFloats / max(1, rows * outW))
         return Swift.stride(from: 0, to: outH, by: perBand).map { $0..<min(outH, $0 + perBand) }
     }
-
-    /// The column buffer limit (16 MiB of floats; tests lower it to exercise many bands).
-    nonisolated(unsafe) static var maxColumnFloats = 1 << 22
 }
 
 /// Unfolds one image [C, H, W] into columns [C*kh*kw, outH*outW] (zero outside the image),

@@ -18,7 +18,7 @@ extension Tensor {
             out.withUnsafeMutableBufferPointer { reflectPad(xp.baseAddress!, $0.baseAddress!, planes: n * c, h: h, w: w, p: p) }
         }
         let x = self
-        return Tensor(op: op, shape: [n, c, oh, ow], data: out, parents: [x]) { g in
+        return Tensor(op: op, shape: [n, c, oh, ow], data: out, parents: [x], reads: []) { g in
             var dx = [Float](repeating: 0, count: x.count)
             g.withUnsafeBufferPointer { gp in
                 dx.withUnsafeMutableBufferPointer { reflectPadAdjoint(gp.baseAddress!, $0.baseAddress!, planes: n * c, h: h, w: w, p: p) }
@@ -37,7 +37,7 @@ extension Tensor {
             out.withUnsafeMutableBufferPointer { upsample2x(xp.baseAddress!, $0.baseAddress!, planes: n * c, h: h, w: w) }
         }
         let x = self
-        return Tensor(op: op, shape: [n, c, 2 * h, 2 * w], data: out, parents: [x]) { g in
+        return Tensor(op: op, shape: [n, c, 2 * h, 2 * w], data: out, parents: [x], reads: []) { g in
             var dx = [Float](repeating: 0, count: x.count)
             g.withUnsafeBufferPointer { gp in
                 dx.withUnsafeMutableBufferPointer { upsample2xAdjoint(gp.baseAddress!, $0.baseAddress!, planes: n * c, h: h, w: w) }
@@ -90,7 +90,7 @@ extension Tensor {
         }}}}}
         let x = self, y = out
         let parents = [x, weight, bias] + (residual.map { [$0] } ?? [])
-        return Tensor(op: op, shape: shape, data: out, parents: parents) { gy in
+        return Tensor(op: op, shape: shape, data: out, parents: parents, reads: [x, weight]) { gy in
             let g = activation.backward(gy, output: y)
             residual?.accumulate(g)
             var dx = uninitializedFloats(x.requiresGrad ? x.count : 0)  // every plane written below

@@ -129,3 +129,21 @@ final class SafetensorsTests: XCTestCase {
         }
     }
 }
+
+final class AdamInPlaceTests: XCTestCase {
+    /// Adam writes the parameters in place: a graph built before the step is stale, and
+    /// its backward says so instead of differentiating with the new values.
+    func testBackwardAfterAStepIsRefused() throws {
+        let p = try Tensor(shape: [3], data: [1, 2, 3], requiresGrad: true)
+        let adam = Adam([("p", p)], learningRate: 0.1)
+        try p.square().mean().backward()
+        let stale = p.square().mean()
+        adam.step()
+        XCTAssertThrowsError(try stale.backward()) { error in
+            XCTAssertEqual(error as? TensorError, .invalid(op: "square", "input 0 was modified in place after the op (version 0 -> 1)"))
+        }
+        // The next iteration's graph is fine.
+        try p.square().mean().backward()
+        XCTAssertNotNil(p.grad)
+    }
+}

@@ -8,8 +8,24 @@ import XCTest
 final class DirectConvolutionTests: XCTestCase {
     var rng = TestRNG(21)
 
+    /// The generators' last layers (7x7 or 3x3 to 1 or 3 channels, after reflection
+    /// padding) take the direct path; wide layers, strided or zero-padded ones do not.
+    func testThePathChooser() {
+        func path(_ k: Int, stride: Int = 1, padding: Int = 0, outputs: Int, _ tuning: Conv2dTuning = .standard) -> Conv2dPath {
+            Conv2dPath(kh: k, kw: k, stride: stride, padding: padding, outputs: outputs, tuning: tuning)
+        }
+        XCTAssertEqual(path(7, outputs: 3), .direct)
+        XCTAssertEqual(path(3, outputs: 1), .direct)
+        XCTAssertEqual(path(3, outputs: 64), .columns)
+        XCTAssertEqual(path(3, stride: 2, outputs: 3), .columns)
+        XCTAssertEqual(path(3, padding: 1, outputs: 3), .columns)
+        XCTAssertEqual(path(1, outputs: 3), .pointwise)
+        XCTAssertEqual(path(1, stride: 2, outputs: 3), .columns)
+        XCTAssertEqual(path(7, outputs: 3, Conv2dTuning(directMaxOutputs: 0)), .columns)
+        XCTAssertEqual(path(7, outputs: 5, Conv2dTuning(directMaxOutputs: 5)), .direct)
+    }
+
     func testGradientsThroughTheDirectKernels() throws {
-        XCTAssertGreaterThanOrEqual(directMaxOutputs, 3)
         let x = try tensor([2, 2, 5, 6], &rng), w = try tensor([3, 2, 7, 7], &rng), b = try tensor([3], &rng)
         try checkGradients("direct conv2d 7x7 reflect 3", inputs: [x, w, b]) { try conv2d($0[0], weight: $0[1], bias: $0[2], reflect: 3) }
         let u = try tensor([1, 3, 4, 5], &rng), v = try tensor([1, 3, 3, 3], &rng)
@@ -28,11 +44,10 @@ final class DirectConvolutionTests: XCTestCase {
             let c = shape[1]
             let x = try tensor(shape, &rng), w = try tensor([o, c, k, k], &rng), b = try tensor([o], &rng)
             func run(direct: Bool) throws -> [[Float]] {
-                let saved = directMaxOutputs
-                directMaxOutputs = direct ? 4 : 0
-                defer { directMaxOutputs = saved }
+                let tuning = Conv2dTuning(directMaxOutputs: direct ? 4 : 0)
+                XCTAssertEqual(Conv2dPath(kh: k, kw: k, stride: 1, padding: 0, outputs: o, tuning: tuning), direct ? .direct : .columns)
                 for t in [x, w, b] { t.zeroGrad() }
-                let y = try conv2d(x, weight: w, bias: b, reflect: reflect, upsample: upsample)
+                let y = try conv2d(x, weight: w, bias: b, stride: 1, padding: 0, reflect: reflect, upsample: upsample, tuning: tuning)
                 let weights = try Tensor(shape: y.shape, data: (0..<y.count).map { Float(($0 * 7919) % 23) / 11 - 1 })
                 try (y * weights).mean().backward()
                 return [y.data, x.grad!, w.grad!, b.grad!]

@@ -153,18 +153,16 @@ final class ParallelKernelTests: XCTestCase {
 }
 
 /// conv2d unfolds one band of output rows at a time when the columns would exceed
-/// `Window.maxColumnFloats`; any banding gives the unbanded values and gradients.
+/// `Conv2dTuning.maxColumnFloats`; any banding gives the unbanded values and gradients.
 final class ConvolutionBandTests: XCTestCase {
     func testBandedColumnsMatchOneBand() throws {
         var rng = TestRNG(8)
         let x = try tensor([2, 3, 13, 11], &rng), w = try tensor([4, 3, 3, 3], &rng), b = try tensor([4], &rng)
         let weights = try Tensor(shape: [2, 4, 15, 13], data: rng.values(2 * 4 * 15 * 13))
         func run(limit: Int) throws -> [[Float]] {
-            let saved = Window.maxColumnFloats
-            Window.maxColumnFloats = limit
-            defer { Window.maxColumnFloats = saved }
             for t in [x, w, b] { t.zeroGrad() }
-            let y = try conv2d(x, weight: w, bias: b, padding: 1, reflect: 1)
+            let y = try conv2d(x, weight: w, bias: b, stride: 1, padding: 1, reflect: 1, upsample: false,
+                               tuning: Conv2dTuning(maxColumnFloats: limit))
             XCTAssertEqual(y.shape, [2, 4, 15, 13])
             try (y * weights).mean().backward()
             return [y.data, x.grad!, w.grad!, b.grad!]
@@ -182,12 +180,10 @@ final class ConvolutionBandTests: XCTestCase {
 
     func testBandedConvolutionGradient() throws {
         var rng = TestRNG(9)
-        let saved = Window.maxColumnFloats
-        Window.maxColumnFloats = 1
-        defer { Window.maxColumnFloats = saved }
         let x = try tensor([2, 2, 7, 6], &rng), w = try tensor([3, 2, 3, 3], &rng), b = try tensor([3], &rng)
         try checkGradients("conv2d one output row per band", inputs: [x, w, b]) {
-            try conv2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, reflect: 1)
+            try conv2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, reflect: 1, upsample: false,
+                       tuning: Conv2dTuning(maxColumnFloats: 1))
         }
     }
 }

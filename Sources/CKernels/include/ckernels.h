@@ -1,7 +1,8 @@
 // Direct convolution kernels for layers with few output channels (a 7x7 or 3x3 layer
 // that ends in 1 or 3 channels), where im2col + GEMM is a poor fit. Stride 1, no
 // padding: the caller pads. Compiled for AVX2 + FMA and for the baseline x86-64; the
-// caller's CPU picks the variant at run time.
+// caller's CPU picks the variant at run time. Also the OpenMP team Compute.parallelFor
+// runs on (parallel.c).
 #ifndef AGGAN_CKERNELS_H
 #define AGGAN_CKERNELS_H
 
@@ -17,5 +18,16 @@ void aggan_conv_direct(const float *in, long ic, long ih, long iw,
 // written. dy: [oc][ih - kh + 1][iw - kw + 1], in: [ic][ih][iw], dw: [oc][ic][kh][kw].
 void aggan_conv_direct_weight_grad(const float *dy, const float *in, long ic, long ih, long iw,
                                    long kh, long kw, float *dw, long p_begin, long p_end, int accumulate);
+
+// Calls body(context, thread, count) once on each of the `threads` threads of the OpenMP
+// (libgomp) team, thread = 0..<count, and returns when all have returned. count can be
+// below `threads` when the runtime gives fewer.
+typedef void (*aggan_parallel_body)(void *context, int thread, int count);
+void aggan_parallel(int threads, aggan_parallel_body body, void *context);
+
+// The OpenMP thread count (omp_set_num_threads / omp_get_max_threads): the team size of
+// aggan_parallel and of oneDNN's kernels.
+void aggan_set_threads(int threads);
+int aggan_max_threads(void);
 
 #endif

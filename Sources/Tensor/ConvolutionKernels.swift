@@ -1,0 +1,261 @@
+/// conv2d's kernel layer: plain loops over raw pointers, no tensors and no autograd. The
+/// op (`conv2d` in Convolution.swift) validates shapes, allocates, and calls these per
+/// image. Three paths (see `Conv2dPath`); every path recomputes the transformed image and
+/// its columns in the backward pass instead of keeping them.
+import CKernels
+
+/// How a conv2d layer computes.
+enum Conv2dPath: Equatable {
+    /// 1x1 kernel, stride 1, no zero padding: one GEMM per image on the image itself.
+    case pointwise
+    /// Few output channels, stride 1, no zero padding: the direct kernels of CKernels,
+    /// no columns (the GEMM would be a few rows long over columns of many megabytes).
+    case direct
+    /// im2col one band of output rows at a time, then a GEMM per band.
+    case columns
+
+    init(kh: Int, kw: Int, stride: Int, padding: Int, outputs: Int, tuning: Conv2dTuning) {
+        if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
+            self = .pointwise
+        } else if stride == 1 && padding == 0 && outputs <= tuning.directMaxOutputs {
+            self = .direct
+        } else {
+            self = .columns
+        }
+    }
+}
+
+/// The thresholds that pick conv2d's path and size its column buffer. Tests pass their own
+/// to the internal `conv2d(..., tuning:)` instead of changing a global.
+struct Conv2dTuning: Sendable {
+    /// Layers with this many output channels or fewer take the direct path.
+    var directMaxOutputs = 4
+    /// The column buffer limit in floats (16 MiB), see `Window.bands`.
+    var maxColumnFloats = 1 << 22
+
+    static let standard = Conv2dTuning()
+}
+
+/// What conv2d does to each input image before its window slides: nearest upsampling by
+/// 2, then reflection padding. Done per image into scratch buffers, in the forward pass and
+/// again in the backward pass, so the transformed images are never stored.
+struct InputTransform {
+    let channels: Int, height: Int, width: Int
+    let upsample: Bool, reflect: Int
+
+    var upH: Int { upsample ? 2 * height : height }
+    var upW: Int { upsample ? 2 * width : width }
+    var outH: Int { upH + 2 * reflect }
+    var outW: Int { upW + 2 * reflect }
+    var isIdentity: Bool { !upsample && reflect == 0 }
+    /// Floats of scratch `apply` and `adjoint` need.
+    var scratchCount: Int { isIdentity ? 0 : channels * outH * outW + (upsample && reflect > 0 ? channels * upH * upW : 0) }
+
+    /// Writes the transformed image of `src` into `scratch` and returns it.
+    func apply(_ src: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<Float>?) -> UnsafePointer<Float> {
+        guard !isIdentity, let scratch else { return src }
+        var image = src
+        if upsample {
+            let dst = reflect > 0 ? scratch + channels * outH * outW : scratch
+            upsample2x(image, dst, planes: channels, h: height, w: width)
+            image = UnsafePointer(dst)
+        }
+        if reflect > 0 { reflectPad(image, scratch, planes: channels, h: upH, w: upW, p: reflect) }
+        return UnsafePointer(scratch)
+    }
+
+    /// Adds the gradient `g` of the transformed image into `dx` (the input image's
+    /// gradient); uses the scratch area after the transformed image.
+    func adjoint(_ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+        if upsample && reflect > 0 {
+            let mid = scratch + channels * outH * outW
+            mid.update(repeating: 0, count: channels * upH * upW)
+            reflectPadAdjoint(g, mid, planes: channels, h: upH, w: upW, p: reflect)
+            upsample2xAdjoint(mid, dx, planes: channels, h: height, w: width)
+        } else if upsample {
+            upsample2xAdjoint(g, dx, planes: channels, h: height, w: width)
+        } else {
+            reflectPadAdjoint(g, dx, planes: channels, h: height, w: width, p: reflect)
+        }
+    }
+}
+
+/// One conv2d layer's geometry and path, and its kernels per image: the input transform,
+/// then the window `window` (over the transformed image) with `outputs` output channels.
+/// Images are [C, H, W] at `inCount` floats apart, outputs [O, outH * outW] at `outCount`.
+struct Conv2dKernel {
+    let transform: InputTransform
+    let window: Window
+    let outputs: Int
+    let path: Conv2dPath
+    /// Bands of output rows unfolded at a time (one band of every row off the columns path).
+    let bands: [Range<Int>]
+
+    init(transform: InputTransform, window: Window, outputs: Int, path: Conv2dPath, tuning: Conv2dTuning) {
+        self.transform = transform
+        self.window = window
+        self.outputs = outputs
+        self.path = path
+        bands = path == .columns ? window.bands(maxColumnFloats: tuning.maxColumnFloats) : [0..<window.outH]
+    }
+
+    var inCount: Int { transform.channels * transform.height * transform.width }
+    var outCount: Int { outputs * window.cols }
+    /// Floats of one band's columns.
+    var columnFloats: Int { path == .columns ? window.rows * bands[0].count * window.outW : 0 }
+    /// The padded output gradient of the direct path's input gradient: dY zero-padded by
+    /// the kernel size - 1 on every side.
+    var paddedGradH: Int { window.outH + 2 * (window.kh - 1) }
+    var paddedGradW: Int { window.outW + 2 * (window.kw - 1) }
+
+    // MARK: Forward
+
+    /// Floats of work memory `forward` needs.
+    var forwardWorkFloats: Int { columnFloats + transform.scratchCount }
+
+    /// Writes the outputs of `images` images: y[i] = W * x[i] (transformed). `work` has
+    /// `forwardWorkFloats` floats.
+    func forward(images: Int, input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>,
+                 output y: UnsafeMutablePointer<Float>, work: UnsafeMutablePointer<Float>) {
+        let columns = work, scratch = work + columnFloats
+        for i in 0..<images {
+            forward(image: transform.apply(x + i * inCount, scratch), weight: w, output: y + i * outCount, columns: columns)
+        }
+    }
+
+    /// Writes one image's output [O, outH * outW] from its transformed image.
+    func forward(image xi: UnsafePointer<Float>, weight w: UnsafePointer<Float>, output yi: UnsafeMutablePointer<Float>,
+                 columns: UnsafeMutablePointer<Float>) {
+        let g = window, o = outputs
+        switch path {
+        case .pointwise:
+            sgemm(transA: false, transB: false, m: o, n: g.cols, k: g.rows, a: w, b: xi, beta: 0, c: yi)
+        case .direct:
+            Compute.parallelFor(g.outH, minimumChunk: 1) { rows in
+                aggan_conv_direct(xi, g.channels, g.height, g.width, w, g.kh, g.kw, yi, 0, o, rows.lowerBound, rows.upperBound)
+            }
+        case .columns:
+            for band in bands {
+                im2col(xi, g, columns, band: band)
+                sgemm(transA: false, transB: false, m: o, n: band.count * g.outW, k: g.rows, a: w,
+                      b: columns, beta: 0, c: yi + band.lowerBound * g.outW, ldc: g.cols)
+            }
+        }
+    }
+
+    // MARK: Backward
+
+    /// Floats of work memory `backward` needs: columns and their gradient, the direct
+    /// path's padded output gradient and flipped kernel, the transformed image and its gradient.
+    func backwardWorkFloats(inputGrad: Bool) -> Int {
+        let direct = path == .direct && inputGrad
+        return columnFloats * (inputGrad ? 2 : 1)
+            + (direct ? outputs * paddedGradH * paddedGradW + outputs * window.rows : 0)
+            + transform.scratchCount + (transform.isIdentity ? 0 : window.channels * window.height * window.width)
+    }
+
+    /// From the output gradient `gy` of `images` images: writes dW (`weightGrad`, when
+    /// given) and adds dx into `inputGrad` (when given; it must start at zero). `work` has
+    /// `backwardWorkFloats(inputGrad:)` floats.
+    func backward(images: Int, gradOutput gy: UnsafePointer<Float>, input x: UnsafePointer<Float>, weight w: UnsafePointer<Float>,
+                  inputGrad dx: UnsafeMutablePointer<Float>?, weightGrad dw: UnsafeMutablePointer<Float>?,
+                  work: UnsafeMutablePointer<Float>) {
+        let g = window
+        let direct = path == .direct && dx != nil
+        // Work memory, in order: columns, their gradient, padded dY, flipped kernel, transformed image, its gradient.
+        let columns = work
+        let dColumns = columns + columnFloats
+        let paddedGrad = dColumns + (dx != nil ? columnFloats : 0)
+        let flipped = paddedGrad + (direct ? outputs * paddedGradH * paddedGradW : 0)
+        let scratch = flipped + (direct ? outputs * g.rows : 0)
+        let dImage = transform.isIdentity ? nil : scratch + transform.scratchCount
+        if direct {
+            paddedGrad.update(repeating: 0, count: outputs * paddedGradH * paddedGradW)
+            flipKernel(w, outputs: outputs, channels: g.channels, kh: g.kh, kw: g.kw, into: flipped)
+        }
+        for i in 0..<images {
+            let gi = gy + i * outCount
+            if let dw {
+                let xi = transform.apply(x + i * inCount, scratch)
+                backwardWeights(gradOutput: gi, image: xi, weightGrad: dw, accumulate: i > 0, columns: columns)
+            }
+            if let dx {
+                let dxi = dx + i * inCount
+                // The gradient of the transformed image, folded into the input's by the adjoint.
+                let target = dImage ?? dxi
+                if let dImage, path == .columns { dImage.update(repeating: 0, count: g.channels * g.height * g.width) }
+                backwardData(gradOutput: gi, weight: w, flipped: UnsafePointer(flipped), imageGrad: target,
+                             dColumns: dColumns, paddedGrad: paddedGrad)
+                if let dImage { transform.adjoint(dImage, dxi, scratch) }
+            }
+        }
+    }
+
+    /// dW from one image: written when not `accumulate`, else added.
+    func backwardWeights(gradOutput gi: UnsafePointer<Float>, image xi: UnsafePointer<Float>,
+                         weightGrad dw: UnsafeMutablePointer<Float>, accumulate: Bool, columns: UnsafeMutablePointer<Float>) {
+        let g = window, o = outputs
+        switch path {
+        case .pointwise:
+            // dW[O, C] (+)= dY[O, L] * x[C, L]^T
+            sgemm(transA: false, transB: true, m: o, n: g.rows, k: g.cols, a: gi, b: xi, beta: accumulate ? 1 : 0, c: dw)
+        case .direct:
+            Compute.parallelFor(o * g.channels, minimumChunk: 1) { pairs in
+                aggan_conv_direct_weight_grad(gi, xi, g.channels, g.height, g.width, g.kh, g.kw, dw,
+                                              pairs.lowerBound, pairs.upperBound, accumulate ? 1 : 0)
+            }
+        case .columns:
+            // dW[O, CKK] (+)= dY[O, band] * col[CKK, band]^T
+            for (k, band) in bands.enumerated() {
+                im2col(xi, g, columns, band: band)
+                sgemm(transA: false, transB: true, m: o, n: g.rows, k: band.count * g.outW, a: gi + band.lowerBound * g.outW,
+                      lda: g.cols, b: columns, beta: accumulate || k > 0 ? 1 : 0, c: dw)
+            }
+        }
+    }
+
+    /// The gradient of one transformed image: written on the pointwise and direct paths,
+    /// added on the columns path (col2im adds).
+    func backwardData(gradOutput gi: UnsafePointer<Float>, weight w: UnsafePointer<Float>, flipped: UnsafePointer<Float>,
+                      imageGrad target: UnsafeMutablePointer<Float>, dColumns: UnsafeMutablePointer<Float>,
+                      paddedGrad: UnsafeMutablePointer<Float>) {
+        let g = window, o = outputs
+        switch path {
+        case .pointwise:
+            sgemm(transA: true, transB: false, m: g.rows, n: g.cols, k: o, a: w, b: gi, beta: 0, c: target)
+        case .direct:
+            // The direct convolution of dY, zero-padded by the kernel size - 1, with the
+            // flipped kernel [C, O, kh, kw]. Only the interior of paddedGrad is written.
+            let (ph, pw) = (paddedGradH, paddedGradW)
+            for oc in 0..<o {
+                for y in 0..<g.outH {
+                    (paddedGrad + (oc * ph + y + g.kh - 1) * pw + g.kw - 1).update(from: gi + (oc * g.outH + y) * g.outW, count: g.outW)
+                }
+            }
+            Compute.parallelFor(g.channels, minimumChunk: 1) { chans in
+                aggan_conv_direct(paddedGrad, o, ph, pw, flipped, g.kh, g.kw, target, chans.lowerBound, chans.upperBound, 0, g.height)
+            }
+        case .columns:
+            // dcol[CKK, band] = W[O, CKK]^T * dY[O, band], folded back into the image by col2im.
+            for band in bands {
+                sgemm(transA: true, transB: false, m: g.rows, n: band.count * g.outW, k: o, a: w,
+                      b: gi + band.lowerBound * g.outW, ldb: g.cols, beta: 0, c: dColumns)
+                col2im(dColumns, g, target, band: band)
+            }
+        }
+    }
+}
+
+/// The kernel w [O, C, kh, kw] transposed and rotated by 180 degrees: [C, O, kh, kw].
+func flipKernel(_ w: UnsafePointer<Float>, outputs o: Int, channels c: Int, kh: Int, kw: Int,
+                into flipped: UnsafeMutablePointer<Float>) {
+    for oc in 0..<o {
+        for ic in 0..<c {
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    flipped[((ic * o + oc) * kh + kh - 1 - ky) * kw + kw - 1 - kx] = w[((oc * c + ic) * kh + ky) * kw + kx]
+                }
+            }
+        }
+    }
+}
