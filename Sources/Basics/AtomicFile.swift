@@ -10,7 +10,10 @@ public struct AtomicWriteError: Error, CustomStringConvertible, Equatable, Senda
 
     /// The system's text for `code`, lower-cased ("no space left on device").
     public var reason: String {
-        if code == ENOENT && stage == "create" { return "its folder does not exist" }
+        if code == ENOENT && stage == "create" {
+            let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+            return "folder '\(folder.isEmpty ? "/" : folder)' does not exist"
+        }
         if code == EISDIR { return "is a directory" }
         guard let text = strerror(code) else { return "error \(code)" }
         return String(cString: text).lowercased()
