@@ -92,6 +92,13 @@ public final class Engine: @unchecked Sendable {
             try dir.create()
             try dir.writeConfig(c)
         }
+        message = Self.guideLine(trainer.config, data)
+    }
+
+    /// What the attention guide takes for cells, when it is on: the first line a user sees.
+    static func guideLine(_ config: Config, _ data: TrainingData) -> String? {
+        guard config.attentionGuide > 0, !config.baseline else { return nil }
+        return "attention guide: A: \(data.priorA.summary); B: \(data.priorB.summary)"
     }
 
     /// Continues the run in `options.runDirectory` from its newest checkpoint: the model,
@@ -113,6 +120,7 @@ public final class Engine: @unchecked Sendable {
         lastLosses = history.last?.losses
         checkpointSteps = dir.checkpoints().map(\.step).filter { $0 <= trainer.step }
         message = "resumed from \(URL(fileURLWithPath: newest.path).lastPathComponent)"
+            + (Self.guideLine(trainer.config, data).map { "; " + $0 } ?? "")
     }
 
     // MARK: - Commands (any thread)

@@ -34,12 +34,14 @@ final class OptionTests: XCTestCase {
     func testConfigWithoutTheNewKeysDecodesToTheDefaults() throws {
         var c = tinyConfig()
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
-        let options = ["freezeAttention", "attentionPrior", "attentionSparsity", "identityWeight", "attentionAverage"]
+        let options = ["freezeAttention", "attentionPrior", "attentionSparsity", "identityWeight", "attentionAverage",
+                       "attentionGuide"]
         for key in options { XCTAssertNotNil(json[key], "\(key) is written") }
         let old = json.filter { !options.contains($0.key) }
         let decoded = try JSONDecoder().decode(Config.self, from: JSONSerialization.data(withJSONObject: old))
         XCTAssertEqual(decoded, c)
         c.freezeAttention = false; c.attentionPrior = 0.5; c.attentionSparsity = 0.25; c.identityWeight = 2; c.attentionAverage = 0.9
+        c.attentionGuide = 3
         XCTAssertEqual(try JSONDecoder().decode(Config.self, from: JSONEncoder().encode(c)), c)
         // A key of the spec's model is still required.
         let broken = json.filter { $0.key != "lambda" }
@@ -48,7 +50,7 @@ final class OptionTests: XCTestCase {
 
     func testNegativeWeightsAreRefused() throws {
         for set in [{ (c: inout Config) in c.attentionPrior = -1 }, { $0.attentionSparsity = -0.1 }, { $0.identityWeight = .nan },
-                    { $0.attentionAverage = 1 }, { $0.attentionAverage = -0.5 }] {
+                    { $0.attentionAverage = 1 }, { $0.attentionAverage = -0.5 }, { $0.attentionGuide = -2 }] {
             var c = tinyConfig()
             set(&c)
             XCTAssertThrowsError(try c.validate())
@@ -172,6 +174,42 @@ final class OptionTests: XCTestCase {
         let baseline = try objective { $0.baseline = true; $0.attentionPrior = 1; $0.attentionSparsity = 1 }
         XCTAssertNil(baseline.losses["att_prior"])
         XCTAssertNil(baseline.losses["att_sparsity"])
+    }
+
+    /// The attention guide: W * (BCE(A_S(s), P_s) + BCE(A_T(t), P_t)) in stage 1 only, by
+    /// hand; and a few guided steps bring the attention toward the prior.
+    func testAttentionGuideIsTheCrossEntropyAndPullsTowardThePrior() throws {
+        var c = tinyConfig()
+        c.attentionGuide = 2
+        XCTAssertFalse(c.isSpecModel)
+        let (s, t) = try pair(1, channels: 1)
+        // The prior: the left half of each crop.
+        let side = s.shape[3], plane = side * s.shape[2]
+        let p = try Tensor(shape: [1, 1, s.shape[2], side], data: (0..<plane).map { $0 % side < side / 2 ? 1 : 0 })
+        let trainer = try Trainer(config: c)
+        let unguided = try Trainer(config: tinyConfig())
+        let (g, pass) = try trainer.generatorGradients(s, t, stage: 1, guide: (p, p))
+        let (spec, _) = try unguided.generatorGradients(s, t, stage: 1)
+        func bce(_ a: [Float]) -> Double {
+            zip(a, p.data).reduce(0.0) { acc, x in
+                acc - (Double(x.1) * log(max(Double(x.0), 1e-6)) + (1 - Double(x.1)) * log(max(1 - Double(x.0), 1e-6)))
+            } / Double(a.count)
+        }
+        let byHand = bce(pass.aS.data) + bce(pass.aT.data)
+        XCTAssertEqual(Double(g["att_guide"]!), byHand, accuracy: 1e-4)
+        XCTAssertEqual(Double(g["g_total"]! - spec["g_total"]!), 2 * byHand, accuracy: 1e-3)
+        let (stage2, _) = try trainer.generatorGradients(s, t, stage: 2, guide: (p, p))
+        XCTAssertNil(stage2["att_guide"], "no guide in stage 2")
+
+        // Guided steps with a large weight: the cross-entropy falls.
+        c.attentionGuide = 50
+        let guided = try Trainer(config: c)
+        func loss() throws -> Float {
+            try Tensor.withoutGrad { try Trainer.binaryCrossEntropy(guided.model.attS(s), target: p).item }
+        }
+        let before = try loss()
+        for _ in 0..<8 { try guided.step(s, t, guide: (p, p)) }
+        XCTAssertLessThan(try loss(), before * 0.9)
     }
 
     /// The identity term trains the generators toward G(t) = t: a few steps with a large
