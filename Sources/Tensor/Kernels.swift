@@ -88,42 +88,49 @@ struct Window {
     }
 }
 
+/// The walk `im2col` and `col2im` share: channels spread over the OpenMP threads, and for
+/// each channel c and kernel tap (ki, kj) the row of the column matrix it fills and the
+/// valid output columns x0..<x1 (0 <= ox*s - p + kj < w). Each call owns its row.
+@inline(__always)
+func forEachTap(_ g: Window, rows: Int, _ body: (_ c: Int, _ ki: Int, _ kj: Int, _ row: Int, _ x0: Int, _ x1: Int) -> Void) {
+    let (w, s, p, ow) = (g.width, g.stride, g.pad, g.outW)
+    Compute.parallelFor(g.channels, minimumChunk: max(1, parallelGrain / max(1, g.kh * g.kw * rows * ow))) { channels in
+        var row = channels.lowerBound * g.kh * g.kw
+        for c in channels {
+            for ki in 0..<g.kh {
+                for kj in 0..<g.kw {
+                    body(c, ki, kj, row, max(0, (p - kj + s - 1) / s), min(ow, floorDiv(w - 1 + p - kj, s) + 1))
+                    row += 1
+                }
+            }
+        }
+    }
+}
+
 /// Unfolds one image [C, H, W] into columns [C*kh*kw, outH*outW] (zero outside the image),
 /// or only the columns of the output rows `band` ([C*kh*kw, band.count*outW]).
 /// Channels are spread over the OpenMP threads (each writes its own rows).
 func im2col(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>, band: Range<Int>? = nil) {
     let (h, w, s, p, ow) = (g.height, g.width, g.stride, g.pad, g.outW)
     let band = band ?? 0..<g.outH, oh = band.count
-    Compute.parallelFor(g.channels, minimumChunk: max(1, parallelGrain / max(1, g.kh * g.kw * oh * ow))) { channels in
-    var row = channels.lowerBound * g.kh * g.kw
-    for c in channels {
-        let plane = src + c * h * w
-        for ki in 0..<g.kh {
-            for kj in 0..<g.kw {
-                let out = dst + row * oh * ow
-                // Valid output columns for this kj: 0 <= ox*s - p + kj < w.
-                let x0 = max(0, (p - kj + s - 1) / s)
-                let x1 = min(ow, floorDiv(w - 1 + p - kj, s) + 1)
-                for oy in band {
-                    let iy = oy * s - p + ki
-                    let o = out + (oy - band.lowerBound) * ow
-                    if iy < 0 || iy >= h || x0 >= x1 {
-                        o.update(repeating: 0, count: ow)
-                        continue
-                    }
-                    if x0 > 0 { o.update(repeating: 0, count: x0) }
-                    if x1 < ow { (o + x1).update(repeating: 0, count: ow - x1) }
-                    let line = plane + iy * w - p + kj
-                    if s == 1 {
-                        (o + x0).update(from: line + x0, count: x1 - x0)
-                    } else {
-                        for ox in x0..<x1 { o[ox] = line[ox * s] }
-                    }
-                }
-                row += 1
+    forEachTap(g, rows: oh) { c, ki, kj, row, x0, x1 in
+        let plane = src + c * h * w, out = dst + row * oh * ow
+        for oy in band {
+            let iy = oy * s - p + ki
+            let o = out + (oy - band.lowerBound) * ow
+            if iy < 0 || iy >= h || x0 >= x1 {
+                o.update(repeating: 0, count: ow)
+                continue
+            }
+            if x0 > 0 { o.update(repeating: 0, count: x0) }
+            if x1 < ow { (o + x1).update(repeating: 0, count: ow - x1) }
+            let line = plane + iy * w - p + kj
+            if s == 1 {
+                (o + x0).update(from: line + x0, count: x1 - x0)
+            } else {
+                for ox in x0..<x1 { o[ox] = line[ox * s] }
             }
         }
-    }
     }
 }
 
@@ -133,31 +140,20 @@ func im2col(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointe
 func col2im(_ src: UnsafePointer<Float>, _ g: Window, _ dst: UnsafeMutablePointer<Float>, band: Range<Int>? = nil) {
     let (h, w, s, p, ow) = (g.height, g.width, g.stride, g.pad, g.outW)
     let band = band ?? 0..<g.outH, oh = band.count
-    Compute.parallelFor(g.channels, minimumChunk: max(1, parallelGrain / max(1, g.kh * g.kw * oh * ow))) { channels in
-    var row = channels.lowerBound * g.kh * g.kw
-    for c in channels {
-        let plane = dst + c * h * w
-        for ki in 0..<g.kh {
-            for kj in 0..<g.kw {
-                let col = src + row * oh * ow
-                let x0 = max(0, (p - kj + s - 1) / s)
-                let x1 = min(ow, floorDiv(w - 1 + p - kj, s) + 1)
-                row += 1
-                if x0 >= x1 { continue }
-                for oy in band {
-                    let iy = oy * s - p + ki
-                    if iy < 0 || iy >= h { continue }
-                    let line = plane + iy * w - p + kj
-                    let o = col + (oy - band.lowerBound) * ow
-                    if s == 1 {
-                        for ox in x0..<x1 { line[ox] += o[ox] }
-                    } else {
-                        for ox in x0..<x1 { line[ox * s] += o[ox] }
-                    }
-                }
+    forEachTap(g, rows: oh) { c, ki, kj, row, x0, x1 in
+        guard x0 < x1 else { return }
+        let plane = dst + c * h * w, col = src + row * oh * ow
+        for oy in band {
+            let iy = oy * s - p + ki
+            if iy < 0 || iy >= h { continue }
+            let line = plane + iy * w - p + kj
+            let o = col + (oy - band.lowerBound) * ow
+            if s == 1 {
+                for ox in x0..<x1 { line[ox] += o[ox] }
+            } else {
+                for ox in x0..<x1 { line[ox * s] += o[ox] }
             }
         }
-    }
     }
 }
 

@@ -190,34 +190,39 @@ func padIndex(_ i: Int, _ size: Int, replicate: Bool) -> Int {
     replicate ? min(max(i, 0), size - 1) : reflectIndex(i, size)
 }
 
+/// The walk `reflectPad` and its adjoint share: for every plane and padded row, the
+/// offset of the source row in the unpadded planes and of the padded row, with the source
+/// column of every padded column.
+@inline(__always)
+func forEachPaddedRow(planes: Int, h: Int, w: Int, p: Int, replicate: Bool,
+                      _ body: (_ source: Int, _ padded: Int, _ srcX: [Int]) -> Void) {
+    let oh = h + 2 * p, ow = w + 2 * p
+    let srcX = (0..<ow).map { padIndex($0 - p, w, replicate: replicate) }
+    for plane in 0..<planes {
+        for y in 0..<oh { body(plane * h * w + padIndex(y - p, h, replicate: replicate) * w, (plane * oh + y) * ow, srcX) }
+    }
+}
+
 /// Reflection-pads (or, with `replicate`, edge-pads) `planes` planes of h x w by p into
 /// planes of (h + 2p) x (w + 2p).
 func reflectPad(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, p: Int,
                 replicate: Bool = false) {
-    let oh = h + 2 * p, ow = w + 2 * p
-    let srcX = (0..<ow).map { padIndex($0 - p, w, replicate: replicate) }
-    for plane in 0..<planes {
-        let s = src + plane * h * w, d = dst + plane * oh * ow
-        for y in 0..<oh {
-            let line = s + padIndex(y - p, h, replicate: replicate) * w, o = d + y * ow
-            for x in 0..<p { o[x] = line[srcX[x]] }
-            (o + p).update(from: line, count: w)
-            for x in (p + w)..<ow { o[x] = line[srcX[x]] }
-        }
+    let ow = w + 2 * p
+    forEachPaddedRow(planes: planes, h: h, w: w, p: p, replicate: replicate) { source, padded, srcX in
+        let line = src + source, o = dst + padded
+        for x in 0..<p { o[x] = line[srcX[x]] }
+        (o + p).update(from: line, count: w)
+        for x in (p + w)..<ow { o[x] = line[srcX[x]] }
     }
 }
 
 /// The adjoint of `reflectPad`: adds the gradient of the padded planes into `dst` (h x w).
 func reflectPadAdjoint(_ g: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, p: Int,
                        replicate: Bool = false) {
-    let oh = h + 2 * p, ow = w + 2 * p
-    let srcX = (0..<ow).map { padIndex($0 - p, w, replicate: replicate) }
-    for plane in 0..<planes {
-        let gs = g + plane * oh * ow, d = dst + plane * h * w
-        for y in 0..<oh {
-            let line = d + padIndex(y - p, h, replicate: replicate) * w, gl = gs + y * ow
-            for x in 0..<ow { line[srcX[x]] += gl[x] }
-        }
+    let ow = w + 2 * p
+    forEachPaddedRow(planes: planes, h: h, w: w, p: p, replicate: replicate) { source, padded, srcX in
+        let line = dst + source, gl = g + padded
+        for x in 0..<ow { line[srcX[x]] += gl[x] }
     }
 }
 
