@@ -22,11 +22,11 @@ final class OptionTests: XCTestCase {
         // tiny departs on purpose (issue 7's measurements; see Config(preset:)).
         let tiny = Config(preset: .tiny)
         XCTAssertEqual(tiny.switchFraction, 0.7)
-        XCTAssertEqual(tiny.attentionSparsity, 0.3)
         XCTAssertEqual(tiny.attentionAverage, 0.995)
-        XCTAssertEqual(tiny.tau, 0.06)
+        XCTAssertEqual(tiny.attentionGuide, 10)
+        XCTAssertEqual(tiny.tau, 0.5)
         XCTAssertTrue(tiny.freezeAttention)
-        XCTAssertEqual([tiny.attentionPrior, tiny.identityWeight], [0, 0])
+        XCTAssertEqual([tiny.attentionPrior, tiny.attentionSparsity, tiny.identityWeight], [0, 0, 0])
     }
 
     /// A config.json or checkpoint written before the options existed decodes to their
