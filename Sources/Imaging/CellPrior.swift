@@ -3,6 +3,7 @@
 // image by colour deconvolution), smoothed, a threshold chosen by Otsu's method over a
 // whole domain, and the side the cells are on. It guides the attention early in training (docs/MODEL.md,
 // "attention guide"); the learned attention may depart from it.
+import Basics
 import Foundation
 
 /// The feature, threshold and polarity that separate cells from background in one domain.
@@ -17,6 +18,11 @@ public struct CellPrior: Sendable, Equatable, Codable {
     public let cellsAbove: Bool
     /// The fraction of the domain's pixels on the cells' side.
     public let cellFraction: Double
+    /// The median equivalent diameter (pixels) of the connected regions of the prior
+    /// mask over the domain's images, regions under 9 pixels left out; nil when none.
+    /// Regions cut by an image's edge count as they are (an underestimate for cells as
+    /// large as the images).
+    public let medianDiameter: Double?
 
     /// The hematoxylin row of the colour deconvolution: the first column of the inverse of
     /// Ruifrok and Johnston's H&E-DAB stain matrix (rows H, E, DAB as unit RGB optical
@@ -59,10 +65,39 @@ public struct CellPrior: Sendable, Equatable, Codable {
         threshold = (Float(t) + 1) / Float(Self.bins)
         cellsAbove = above <= 0.5
         cellFraction = cellsAbove ? above : 1 - above
+        let (th, up, f) = (threshold, cellsAbove, feature)
+        let areas = images.flatMap { image in
+            Self.regionAreas(Self.values(image, f).map { ($0 >= th) == up }, width: image.width, height: image.height)
+        }
+        medianDiameter = Stats(areas.filter { $0 >= 9 }.map { (4 * Double($0) / Double.pi).squareRoot() }).median
     }
 
-    public init(feature: Feature, threshold: Float, cellsAbove: Bool, cellFraction: Double) {
+    public init(feature: Feature, threshold: Float, cellsAbove: Bool, cellFraction: Double, medianDiameter: Double? = nil) {
         self.feature = feature; self.threshold = threshold; self.cellsAbove = cellsAbove; self.cellFraction = cellFraction
+        self.medianDiameter = medianDiameter
+    }
+
+    /// The pixel counts of the 4-connected regions of `bits` (row-major).
+    static func regionAreas(_ bits: [Bool], width: Int, height: Int) -> [Int] {
+        var seen = [Bool](repeating: false, count: bits.count)
+        var areas: [Int] = []
+        var stack: [Int] = []
+        for start in bits.indices where bits[start] && !seen[start] {
+            seen[start] = true
+            stack.append(start)
+            var area = 0
+            while let i = stack.popLast() {
+                area += 1
+                let x = i % width, y = i / width
+                for (nx, ny) in [(x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1)]
+                where nx >= 0 && nx < width && ny >= 0 && ny < height {
+                    let j = ny * width + nx
+                    if bits[j] && !seen[j] { seen[j] = true; stack.append(j) }
+                }
+            }
+            areas.append(area)
+        }
+        return areas
     }
 
     /// 1 where `image` is on the cells' side, 0 elsewhere: one plane, `width * height`.
@@ -73,7 +108,9 @@ public struct CellPrior: Sendable, Equatable, Codable {
     /// A line for logs and the dashboard: `bright cells (gray > 0.31), 21 % of pixels`.
     public var summary: String {
         let what = feature == .gray ? (cellsAbove ? "bright cells (gray" : "dark cells (gray") : "hematoxylin-stained cells (OD"
+        let size = medianDiameter.map { ", ~\(Int($0.rounded())) px across" } ?? ""
         return "\(what) \(cellsAbove ? ">" : "<") \(String(format: "%.2f", threshold))), \(Int((cellFraction * 100).rounded())) % of pixels"
+            + size
     }
 
     static let bins = 256
@@ -124,6 +161,9 @@ public struct CellPrior: Sendable, Equatable, Codable {
     /// The bin t that maximises the between-class variance of bins 0...t and t+1...
     /// For tests.
     public static func otsuForTesting(_ histogram: [Double]) -> Int { otsu(histogram) }
+    public static func regionAreasForTesting(_ bits: [Bool], width: Int, height: Int) -> [Int] {
+        regionAreas(bits, width: width, height: height)
+    }
 
     static func otsu(_ histogram: [Double]) -> Int {
         let total = histogram.reduce(0, +)

@@ -33,6 +33,9 @@ final class CellPriorTests: XCTestCase {
         XCTAssertLessThanOrEqual(prior.threshold, 0.8)
         XCTAssertGreaterThan(iou(prior.mask(image), truth), 0.8, "the smoothed prior covers the disks")
         XCTAssertEqual(prior.cellFraction, Double(truth.reduce(0, +)) / 1024, accuracy: 0.05)
+        // Two disks of radius 5 (81 pixels each): about 10 px across.
+        XCTAssertEqual(try XCTUnwrap(prior.medianDiameter), 10.2, accuracy: 1.5)
+        XCTAssertTrue(prior.summary.contains("px across"), prior.summary)
     }
 
     func testDarkCellsOnABrightBackgroundAreTheMinority() throws {
@@ -81,6 +84,17 @@ final class CellPriorTests: XCTestCase {
         let prior = try CellPrior(measuring: [image])
         XCTAssertLessThan(prior.cellFraction, 0.2)
         XCTAssertGreaterThan(iou(prior.mask(image), truth), 0.6)
+    }
+
+    func testRegionAreasAreFourConnected() {
+        // Two regions of 3 pixels touching only at a corner ((1, 0) and (2, 1)).
+        let bits: [Bool] = [true, true, false, false,
+                            true, false, true, false,
+                            false, false, true, true,
+                            false, false, false, false]
+        XCTAssertEqual(CellPrior.regionAreasForTesting(bits, width: 4, height: 4).sorted(), [3, 3])
+        XCTAssertEqual(CellPrior.regionAreasForTesting([true], width: 1, height: 1), [1])
+        XCTAssertEqual(CellPrior.regionAreasForTesting([false, false], width: 2, height: 1), [])
     }
 
     func testNoImagesIsAnError() {
