@@ -159,11 +159,25 @@ public final class Trainer {
 
     /// mean(-(p log A + (1 - p) log(1 - A))): the attention A against a 0/1 target p. Its
     /// gradient does not vanish where A saturates at the wrong end (a squared error's
-    /// does, through the sigmoid), so a collapsed attention still feels it.
+    /// does, through the sigmoid): through the sigmoid it is A - p. The logarithms are
+    /// clamped at 1e-30, so an all-black attention (A down to about 1e-30, a logit of
+    /// -69) still feels it; an all-white one only while 1 - A is above float rounding
+    /// (a logit below about 17).
     public static func binaryCrossEntropy(_ a: Tensor, target p: Tensor) throws -> Tensor {
-        let positive = try p * a.log()
-        let negative = try p.scaled(by: -1).adding(1) * a.scaled(by: -1).adding(1).log()
+        let positive = try p * a.log(floor: 1e-30)
+        let negative = try p.scaled(by: -1).adding(1) * a.scaled(by: -1).adding(1).log(floor: 1e-30)
         return try (positive + negative).mean().scaled(by: -1)
+    }
+
+    /// A stand-in cell prior for timing and benchmarks (the left half of each crop), when
+    /// the config guides its attention: a guided step costs what it costs in training.
+    public func benchmarkGuide(_ s: Tensor, _ t: Tensor) throws -> (s: Tensor, t: Tensor)? {
+        guard config.attentionGuide > 0, !config.baseline else { return nil }
+        func half(_ x: Tensor) throws -> Tensor {
+            let h = x.shape[2], w = x.shape[3]
+            return try Tensor(shape: [1, 1, h, w], data: (0..<(h * w)).map { $0 % w < w / 2 ? 1 : 0 })
+        }
+        return (try half(s), try half(t))
     }
 
     /// mean(A * (1 - A)): 0 where every value is 0 or 1, largest (0.25) at 0.5. Its

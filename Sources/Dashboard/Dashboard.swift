@@ -1,4 +1,3 @@
-import Basics
 // The dashboard screen: a pure function of (snapshot, view state, size, theme) -> Canvas.
 //
 // ╭ aggan · run ──────── stage 2 · epoch 13/20 · step 1284 · 31.2 it/s RUNNING ─╮
@@ -11,6 +10,7 @@ import Basics
 // ╰─ space pause  n step  +/- tau  t mode ... ? help  q quit ─────────────────╯
 //
 // From 40 rows on, the preview shows both directions, one strip each.
+import Basics
 import TerminalKit
 import AGGAN
 import Foundation

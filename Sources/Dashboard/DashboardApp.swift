@@ -1,8 +1,8 @@
-import Basics
 // The dashboard loop: on the main thread, wait for a key or a snapshot, apply keys
 // (engine commands go to the engine's inbox, never wait for it), redraw at most ~30
 // times a second, and leave when the engine has ended. Training runs on the engine's own
 // queue; the only link is a coalescing observer that keeps the newest snapshot.
+import Basics
 import TerminalKit
 import Foundation
 import TrainingEngine

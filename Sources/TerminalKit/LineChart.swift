@@ -1,6 +1,6 @@
-import Basics
 // Loss curves in braille: 2x4 dots per cell, several series, a legend, EMA smoothing,
 // log scale and vertical markers.
+import Basics
 import Foundation
 
 /// One point of a series.

@@ -1,5 +1,5 @@
-import Basics
 // One line that says where training is.
+import Basics
 import Foundation
 
 /// What the status line shows; every field is optional (`nil` is left out).

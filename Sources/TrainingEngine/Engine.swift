@@ -217,7 +217,7 @@ public final class Engine: @unchecked Sendable {
             publish()
             return
         }
-        let pair = try data.next()
+        let pair = try data.next(withGuide: Self.guideLine(trainer.config, data) != nil)
         let losses = try trainer.step(pair.s, pair.t, guide: pair.guide)
         if pendingSteps > 0 { pendingSteps -= 1 }
         lastLosses = losses
@@ -256,7 +256,9 @@ public final class Engine: @unchecked Sendable {
             }
         }
         let alarm = alarms.isEmpty ? nil : "attention collapsed: " + alarms.joined(separator: ", ")
-        if alarm != attentionAlarm, let alarm { message = alarm }
+        if alarm != attentionAlarm {
+            if let alarm { message = alarm } else if message == attentionAlarm { message = "attention recovered at step \(trainer.step)" }
+        }
         attentionAlarm = alarm
     }
 
@@ -316,8 +318,7 @@ public final class Engine: @unchecked Sendable {
             losses: lastLosses, history: history, iterationsPerSecond: secondsPerIteration.map { 1 / $0 } ?? 0,
             eta: secondsPerIteration.map { $0 * max(0, remaining) }, tau: viewTau, mode: mode, state: state,
             previews: previews, previewStep: previewStep, lastCheckpointStep: checkpointSteps.last,
-            checkpointSteps: checkpointSteps, message: message, attentionAlarm: attentionAlarm,
-            cellPriors: (data.priorA.summary, data.priorB.summary), sequence: sequence)
+            checkpointSteps: checkpointSteps, message: message, attentionAlarm: attentionAlarm, sequence: sequence)
         latest.withLock { $0 = snapshot }
         ring.withLock { $0.record(snapshot) }
         observers.publish(snapshot)

@@ -42,7 +42,7 @@ public struct RunDirectory: Sendable {
                 throw EngineError("cannot create run folder '\(dir)': \(error.localizedDescription)")
             }
         }
-        for dir in [checkpointsDir, previewsDir] {
+        for dir in [path, checkpointsDir, previewsDir] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".") && name.contains(".tmp") {
                 try? FileManager.default.removeItem(atPath: dir + "/" + name)
             }

@@ -170,8 +170,6 @@ public struct TrainingSnapshot: Sendable {
     public let message: String?
     /// Set while an attention map has stayed all-black or all-white for a while.
     public let attentionAlarm: String?
-    /// What the attention guide takes for cells in each domain (`CellPrior.summary`).
-    public let cellPriors: (a: String, b: String)?
     /// Increases with every published snapshot.
     public let sequence: Int
 
@@ -179,15 +177,13 @@ public struct TrainingSnapshot: Sendable {
                 stageSwitchStep: Int?, learningRate: Float, losses: Losses?, history: LossHistory,
                 iterationsPerSecond: Double, eta: Double?, tau: Float, mode: ThresholdMode, state: RunState,
                 previews: [SamplePreview], previewStep: Int, lastCheckpointStep: Int?, checkpointSteps: [Int],
-                message: String?, attentionAlarm: String? = nil, cellPriors: (a: String, b: String)? = nil,
-                sequence: Int) {
+                message: String?, attentionAlarm: String? = nil, sequence: Int) {
         self.runName = runName; self.config = config; self.step = step; self.totalSteps = totalSteps
         self.epoch = epoch; self.stage = stage; self.stageSwitchStep = stageSwitchStep
         self.learningRate = learningRate; self.losses = losses; self.history = history
         self.iterationsPerSecond = iterationsPerSecond; self.eta = eta; self.tau = tau; self.mode = mode
         self.state = state; self.previews = previews; self.previewStep = previewStep
         self.lastCheckpointStep = lastCheckpointStep; self.checkpointSteps = checkpointSteps
-        self.message = message; self.attentionAlarm = attentionAlarm; self.cellPriors = cellPriors
-        self.sequence = sequence
+        self.message = message; self.attentionAlarm = attentionAlarm; self.sequence = sequence
     }
 }

@@ -54,9 +54,10 @@ public final class TrainingData {
     /// Iterations per epoch: the larger domain's image count.
     public var iterationsPerEpoch: Int { sampler.stepsPerEpoch }
 
-    /// The next augmented pair as [1, C, S, S] tensors in [-1, 1], with each crop's cell
-    /// prior mask [1, 1, S, S] in 0/1 (from the same pixels: no extra random draw).
-    public func next() throws -> TrainingPair {
+    /// The next augmented pair as [1, C, S, S] tensors in [-1, 1]; `withGuide` adds each
+    /// crop's cell prior mask [1, 1, S, S] in 0/1 (from the same pixels: no random draw,
+    /// so the stream is the same either way).
+    public func next(withGuide: Bool = false) throws -> TrainingPair {
         let (a, b) = sampler.next()
         let s = try augmentation.apply(to: imagesA[a], rng: &rng)
         let t = try augmentation.apply(to: imagesB[b], rng: &rng)
@@ -64,7 +65,7 @@ public final class TrainingData {
             try Tensor(shape: [1, 1, im.height, im.width], data: prior.mask(im))
         }
         return TrainingPair(s: try s.toTensor(channels: channels), t: try t.toTensor(channels: channels),
-                            guide: (try guide(s, priorA), try guide(t, priorB)))
+                            guide: withGuide ? (try guide(s, priorA), try guide(t, priorB)) : nil)
     }
 
     /// The random state for a checkpoint's metadata.
@@ -89,7 +90,7 @@ public final class TrainingData {
 /// One training pair and the cell prior masks of its two crops.
 public struct TrainingPair {
     public let s: Tensor, t: Tensor
-    public let guide: (s: Tensor, t: Tensor)
+    public let guide: (s: Tensor, t: Tensor)?
 }
 
 /// The centre `size` x `size` crop (the image is first resized up if it is smaller).

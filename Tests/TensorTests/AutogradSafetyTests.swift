@@ -20,13 +20,18 @@ final class AutogradSafetyTests: XCTestCase {
     }
 
     func testWrongSizeGradientOfAnInnerTensor() throws {
-        let x = try tensor([3], &rng)
-        let inner = x.relu()
-        let y = Tensor(op: "tooLong", shape: [3], data: inner.data, parents: [inner]) { g in inner.accumulate(g + g) }
-        XCTAssertThrowsError(try y.mean().backward()) { error in
-            XCTAssertEqual(error as? TensorError, .invalid(op: "tooLong", "gradient of 6 values for shape [3]"))
+        // A second, valid consumer: `inner` does get a gradient, so relu's backward would
+        // run (and reach x) if the walk went on after the error; both orders of the sum.
+        for badFirst in [true, false] {
+            let x = try tensor([3], &rng)
+            let inner = x.relu()
+            let bad = Tensor(op: "tooLong", shape: [3], data: inner.data, parents: [inner]) { g in inner.accumulate(g + g) }
+            let y = badFirst ? try bad + inner.scaled(by: 2) : try inner.scaled(by: 2) + bad
+            XCTAssertThrowsError(try y.mean().backward()) { error in
+                XCTAssertEqual(error as? TensorError, .invalid(op: "tooLong", "gradient of 6 values for shape [3]"))
+            }
+            XCTAssertNil(x.grad, "no backward runs after the error")
         }
-        XCTAssertNil(x.grad, "no backward runs after the error")
     }
 
     func testInPlaceWriteBeforeBackwardIsCaught() throws {
