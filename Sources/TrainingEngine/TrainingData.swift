@@ -17,9 +17,10 @@ public final class TrainingData {
     public private(set) var rng: SplitMix64
     /// Set when colour images were converted to gray for a 1-channel model.
     public let convertedToGray: Bool
-    /// Where the cells probably are in each domain (measured on its training images), for
-    /// the attention guide.
-    public let priorA: CellPrior, priorB: CellPrior
+    /// Where the cells probably are in each domain (measured on its training images when
+    /// first asked for: only a guided run pays for it), for the attention guide.
+    public private(set) lazy var priorA: CellPrior = Self.measure(imagesA)
+    public private(set) lazy var priorB: CellPrior = Self.measure(imagesB)
 
     /// Loads `folders` for a model of `channels` channels and crops of `cropSize`.
     /// `microscopy` adds vertical flips and 90-degree rotations to the spec's augmentation.
@@ -38,8 +39,6 @@ public final class TrainingData {
         namesA = folders.trainA.names
         namesB = folders.trainB.names
         convertedToGray = converted
-        priorA = try CellPrior(measuring: imagesA)
-        priorB = try CellPrior(measuring: imagesB)
         augmentation = microscopy ? try Augmentation.microscopy(cropSize: cropSize) : try Augmentation(cropSize: cropSize)
         sampler = try UnpairedSampler(countA: imagesA.count, countB: imagesB.count, seed: seed)
         rng = SplitMix64(seed: seed &+ 0xA11)
@@ -84,6 +83,14 @@ public final class TrainingData {
         }
         sampler = s
         rng = SplitMix64(seed: r)
+    }
+}
+
+extension TrainingData {
+    /// The prior of a domain's images (never empty: the loader refuses an empty domain;
+    /// an empty one would get a prior that marks nothing).
+    static func measure(_ images: [Image]) -> CellPrior {
+        (try? CellPrior(measuring: images)) ?? CellPrior(feature: .gray, threshold: 1, cellsAbove: true, cellFraction: 0)
     }
 }
 
