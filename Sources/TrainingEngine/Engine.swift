@@ -76,6 +76,8 @@ public final class Engine: @unchecked Sendable {
     private var secondsPerIteration: Double?
     private var lastIterationEnd: UInt64?
     private var collapsedSince: [Int?] = [nil, nil]
+    /// Held while the engine lives: no second process writes this run folder.
+    private let runLock: RunLock?
     private var attentionAlarm: String?
 
     /// A new run from `config` (its iterations per epoch are taken from the data).
@@ -88,10 +90,8 @@ public final class Engine: @unchecked Sendable {
         ring = LockedBox(SnapshotRing(capacity: options.snapshotHistory))
         viewTau = c.tau
         previewIndices = Array(0..<min(data.previewA.count, data.previewB.count))
-        if let dir = options.runDirectory {
-            try dir.create()
-            try dir.writeConfig(c)
-        }
+        runLock = try options.runDirectory?.open()
+        try options.runDirectory?.writeConfig(c)
         message = Self.guideLine(trainer.config, data)
     }
 
@@ -105,7 +105,7 @@ public final class Engine: @unchecked Sendable {
     /// optimiser, pools, random streams, data order and loss history as they were.
     public init(resuming data: TrainingData, options: EngineOptions) throws {
         guard let dir = options.runDirectory else { throw EngineError("resuming needs a run folder") }
-        try dir.create()
+        runLock = try dir.open()
         guard let newest = dir.checkpoints().last else { throw EngineError("no checkpoint in '\(dir.checkpointsDir)' to resume from") }
         let (trainer, meta) = try Checkpoint.resume(newest.path)
         try data.restore(meta)
@@ -188,7 +188,9 @@ public final class Engine: @unchecked Sendable {
         case .step(let n):
             if state == .idle || state == .paused { state = .paused; pendingSteps += max(0, n) }
         case .stop(let save):
-            if save && (checkpointSteps.last != trainer.step || checkpointSteps.isEmpty) { saveCheckpoint() }
+            if save && (checkpointSteps.last != trainer.step || checkpointSteps.isEmpty) {
+                if let failure = saveCheckpoint() { failFinalSave(failure); break }
+            }
             state = .stopped
         case .setTau(let t):
             viewTau = min(max(t, 0), 0.99)
@@ -232,7 +234,7 @@ public final class Engine: @unchecked Sendable {
         lastIterationEnd = state == .running ? now : nil
         if trainer.step >= endStep {
             state = .finished
-            saveCheckpoint()
+            if let failure = saveCheckpoint() { failFinalSave(failure) }
         } else if options.checkpointEvery > 0 && trainer.step % options.checkpointEvery == 0 {
             saveCheckpoint()
         }
@@ -290,8 +292,17 @@ public final class Engine: @unchecked Sendable {
                                 fractionAboveTau: Double(attention.count) / Double(image.width * image.height))
     }
 
-    private func saveCheckpoint() {
-        guard let dir = options.runDirectory else { return }
+    /// A run that ends without its last checkpoint has failed: its caller must not
+    /// believe it saved (the earlier checkpoints stay as they were).
+    private func failFinalSave(_ failure: String) {
+        state = .failed
+        message = "the final checkpoint was not written: \(failure)"
+    }
+
+    /// Saves a checkpoint; returns why it failed, if it did.
+    @discardableResult
+    private func saveCheckpoint() -> String? {
+        guard let dir = options.runDirectory else { return nil }
         let path = dir.checkpointPath(step: trainer.step)
         do {
             var extra = try data.state()
@@ -302,8 +313,10 @@ public final class Engine: @unchecked Sendable {
             if checkpointSteps.last != trainer.step { checkpointSteps.append(trainer.step) }
             dir.prune(keep: options.keepCheckpoints)
             message = "saved checkpoint \(URL(fileURLWithPath: path).lastPathComponent)"
+            return nil
         } catch {
             message = "checkpoint failed: \(error)"
+            return "\(error)"
         }
     }
 

@@ -34,20 +34,26 @@ public struct RunDirectory: Sendable {
         checkpointsDir + "/" + String(format: "step-%07d.safetensors", step)
     }
 
-    /// Creates the folders (an existing run folder is fine) and removes temporary files
-    /// that a killed run left half-written.
-    public func create() throws {
+    /// Creates the folders (an existing run folder is fine), takes the folder's lock (so a
+    /// second process cannot write the same run: its `open` fails with a message), and
+    /// only then removes temporary files that a killed run left half-written. The lock is
+    /// held while the returned value lives.
+    public func open() throws -> RunLock {
         for dir in [path, checkpointsDir, previewsDir] {
             do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
                 throw EngineError("cannot create run folder '\(dir)': \(error.localizedDescription)")
             }
         }
+        let lock = try RunLock(self)
         for dir in [path, checkpointsDir, previewsDir] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(".") && name.contains(".tmp") {
                 try? FileManager.default.removeItem(atPath: dir + "/" + name)
             }
         }
+        return lock
     }
+
+    public var lockFile: String { path + "/run.lock" }
 
     /// Checkpoints as (step, path), oldest first.
     public func checkpoints() -> [(step: Int, path: String)] {
@@ -86,4 +92,25 @@ public struct RunDirectory: Sendable {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try enc.encode(value)
     }
+}
+
+/// An exclusive lock on a run folder (`flock` on `run.lock`), released when this value
+/// is freed or the process ends, however it ends: a killed run leaves no stale lock.
+public final class RunLock: @unchecked Sendable {
+    private let fd: Int32
+
+    init(_ dir: RunDirectory) throws {
+        fd = Foundation.open(dir.lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw EngineError("cannot open '\(dir.lockFile)': \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            close(fd)
+            throw EngineError(busy ? "'\(dir.path)' is in use by another aggan process (it holds run.lock)"
+                                   : "cannot lock '\(dir.lockFile)': \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(fd) }
 }

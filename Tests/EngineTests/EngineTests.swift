@@ -71,7 +71,8 @@ final class EngineTests: XCTestCase {
 
     func testMetricsKeepTheAttentionStatisticsAcrossAResume() throws {
         let run = RunDirectory(dir.appendingPathComponent("stats").path)
-        try run.create()
+        let lock = try run.open()
+        defer { withExtendedLifetime(lock) {} }
         let line = #"{"step":1,"epoch":1,"stage":1,"lr":0.0002,"adv_st":1,"adv_ts":1,"cyc_s":0.5,"cyc_t":0.5,"g_total":12,"d_s":0.3,"d_t":0.3,"att_s_mean":0.25,"att_s_above":0.2,"att_s_spread":0.4,"att_t_mean":0.5,"att_t_above":0.5,"att_t_spread":0.5}"#
         let old = #"{"step":2,"adv_st":1,"adv_ts":1,"cyc_s":0.5,"cyc_t":0.5,"g_total":12,"d_s":null,"d_t":0.3}"#
         try (line + "\n" + old + "\n").write(toFile: run.metricsFile, atomically: true, encoding: .utf8)
@@ -82,6 +83,44 @@ final class EngineTests: XCTestCase {
         XCTAssertNil(history.points[1].attention, "a line from before the statistics has none")
         XCTAssertTrue(history.points[1].losses.dS.isNaN, "null reads as NaN")
         XCTAssertEqual(history.points[1].losses.gTotal, 12)
+    }
+
+    func testASecondWriterOfARunFolderIsRefused() throws {
+        let first = try makeEngine(runDir: true)
+        XCTAssertThrowsError(try makeEngine(runDir: true)) { error in
+            XCTAssertTrue("\(error)".contains("is in use by another aggan process"), "\(error)")
+        }
+        // A temporary file of the first writer survives the refused second one.
+        let temp = dir.appendingPathComponent("run/checkpoints/.step-0000001.safetensors.1.2.tmp").path
+        FileManager.default.createFile(atPath: temp, contents: Data([1]))
+        XCTAssertThrowsError(try makeEngine(runDir: true))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: temp))
+        withExtendedLifetime(first) {}
+    }
+
+    func testTheLockIsReleasedWithTheEngine() throws {
+        do { _ = try makeEngine(runDir: true) }
+        XCTAssertNoThrow(try makeEngine(runDir: true))
+    }
+
+    func testARunWhoseFinalCheckpointFailsEndsAsFailed() throws {
+        let engine = try makeEngine(runDir: true, maxSteps: 2)
+        // Make the checkpoints folder unwritable even for root: a file in its place.
+        let checkpoints = dir.appendingPathComponent("run/checkpoints").path
+        try FileManager.default.removeItem(atPath: checkpoints)
+        FileManager.default.createFile(atPath: checkpoints, contents: Data())
+        engine.send(.start)
+        while engine.pump() {}
+        let s = try XCTUnwrap(engine.latestSnapshot)
+        XCTAssertEqual(s.state, .failed)
+        XCTAssertEqual(s.step, 2)
+        XCTAssertTrue(s.message?.hasPrefix("the final checkpoint was not written:") ?? false, s.message ?? "no message")
+
+        // The same for a stop that asks to save.
+        let stopped = try makeEngine(runDir: false)
+        stopped.send(.stop(save: true))
+        XCTAssertFalse(stopped.pump())
+        XCTAssertEqual(stopped.latestSnapshot?.state, .stopped, "without a run folder there is nothing to save")
     }
 
     func testStepDoesNotReviveAnEndedEngine() throws {
@@ -212,16 +251,22 @@ final class EngineTests: XCTestCase {
         for _ in 0..<8 { straight.pump() }
         let expected = straight.latestSnapshot!.history.points
 
-        let first = try makeEngine(runDir: true)
-        first.send(.start)
-        for _ in 0..<5 { first.pump() }
-        first.send(.stop(save: true))
-        first.pump()
-        let metrics = MetricsRecorder(first.options.runDirectory!)
-        metrics.didPublish(first.latestSnapshot!)
+        // The first run, as a process that stops and exits (its engine, and the run
+        // folder's lock, go away with it).
+        let options: EngineOptions
+        do {
+            let first = try makeEngine(runDir: true)
+            first.send(.start)
+            for _ in 0..<5 { first.pump() }
+            first.send(.stop(save: true))
+            first.pump()
+            let metrics = MetricsRecorder(first.options.runDirectory!)
+            metrics.didPublish(first.latestSnapshot!)
+            options = first.options
+        }
 
         let data = try TrainingData(folders: DatasetFolders(cycleGANRoot: dir.appendingPathComponent("data").path), channels: 1, cropSize: 32, seed: 5)
-        let resumed = try Engine(resuming: data, options: first.options)
+        let resumed = try Engine(resuming: data, options: options)
         XCTAssertEqual(resumed.trainer.step, 5)
         resumed.send(.start)
         for _ in 0..<3 { resumed.pump() }
