@@ -95,6 +95,9 @@ public struct Config: Codable, Sendable, Equatable {
     /// Whether the trainer keeps the average of `attentionAverage`.
     public var averagesAttention: Bool { attentionAverage > 0 && freezeAttention && !baseline }
 
+    /// Whether stage 1 guides the attention toward the cell prior (`attentionGuide`).
+    public var guidesAttention: Bool { attentionGuide > 0 && !baseline }
+
     /// A named preset (see `Preset`; docs/MODEL.md has each departure's evidence).
     public init(preset: Preset) {
         self.init()

@@ -146,7 +146,7 @@ public final class Trainer {
             terms["att_sparsity"] = tr.attention.mean()
             total = try total + terms["att_sparsity"]!.scaled(by: config.attentionSparsity)
         }
-        if !m.attentionIsOne && config.attentionGuide > 0 && stage == 1, let guide {
+        if config.guidesAttention && stage == 1, let guide {
             terms["att_guide"] = try Self.binaryCrossEntropy(tr.attention, target: guide)
             total = try total + terms["att_guide"]!.scaled(by: config.attentionGuide)
         }
@@ -172,7 +172,7 @@ public final class Trainer {
     /// A stand-in cell prior for timing and benchmarks (the left half of each crop), when
     /// the config guides its attention: a guided step costs what it costs in training.
     public func benchmarkGuide(_ s: Tensor, _ t: Tensor) throws -> (s: Tensor, t: Tensor)? {
-        guard config.attentionGuide > 0, !config.baseline else { return nil }
+        guard config.guidesAttention else { return nil }
         func half(_ x: Tensor) throws -> Tensor {
             let h = x.shape[2], w = x.shape[3]
             return try Tensor(shape: [1, 1, h, w], data: (0..<(h * w)).map { $0 % w < w / 2 ? 1 : 0 })

@@ -97,7 +97,7 @@ public final class Engine: @unchecked Sendable {
 
     /// What the attention guide takes for cells, when it is on: the first line a user sees.
     static func guideLine(_ config: Config, _ data: TrainingData) -> String? {
-        guard config.attentionGuide > 0, !config.baseline else { return nil }
+        guard config.guidesAttention else { return nil }
         return "attention guide: A: \(data.priorA.summary); B: \(data.priorB.summary)"
     }
 
@@ -219,7 +219,7 @@ public final class Engine: @unchecked Sendable {
             publish()
             return
         }
-        let pair = try data.next(withGuide: Self.guideLine(trainer.config, data) != nil)
+        let pair = try data.next(withGuide: trainer.config.guidesAttention)
         let losses = try trainer.step(pair.s, pair.t, guide: pair.guide)
         if pendingSteps > 0 { pendingSteps -= 1 }
         lastLosses = losses

@@ -82,31 +82,19 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
     }
 }
 
-/// One line of `metrics.jsonl` as read back: the step and the loss terms (other fields
-/// are not needed to resume).
+/// One line of `metrics.jsonl` as read back: the step, the loss terms and the attention
+/// statistics (other fields are not needed to resume).
 struct MetricsLine: Decodable {
     let step: Int
     let losses: Losses
     let attention: AttentionPair?
 
-    private enum Key: String, CodingKey {
-        case step
-        case sMean = "att_s_mean", sAbove = "att_s_above", sSpread = "att_s_spread"
-        case tMean = "att_t_mean", tAbove = "att_t_above", tSpread = "att_t_spread"
-    }
+    private enum Key: CodingKey { case step }
 
     init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        step = try c.decode(Int.self, forKey: .step)
+        step = try decoder.container(keyedBy: Key.self).decode(Int.self, forKey: .step)
         losses = try Losses(from: decoder)
-        func v(_ k: Key) throws -> Float? { try c.decodeIfPresent(Float.self, forKey: k) }
-        if let sm = try v(.sMean), let sa = try v(.sAbove), let ss = try v(.sSpread),
-           let tm = try v(.tMean), let ta = try v(.tAbove), let ts = try v(.tSpread) {
-            attention = AttentionPair(s: AttentionStats(mean: sm, aboveTau: sa, spread: ss),
-                                      t: AttentionStats(mean: tm, aboveTau: ta, spread: ts))
-        } else {
-            attention = nil
-        }
+        attention = try AttentionPair(decodingFieldsOf: decoder)
     }
 }
 

@@ -105,10 +105,10 @@ public final class RunLock: @unchecked Sendable {
             throw EngineError("cannot open '\(dir.lockFile)': \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let busy = errno == EWOULDBLOCK
+            let code = errno  // before close() can change it
             close(fd)
-            throw EngineError(busy ? "'\(dir.path)' is in use by another aggan process (it holds run.lock)"
-                                   : "cannot lock '\(dir.lockFile)': \(String(cString: strerror(errno)))")
+            throw EngineError(code == EWOULDBLOCK ? "'\(dir.path)' is in use by another aggan process (it holds run.lock)"
+                                                  : "cannot lock '\(dir.lockFile)': \(String(cString: strerror(code)))")
         }
     }
 

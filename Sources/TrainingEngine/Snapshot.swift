@@ -76,10 +76,25 @@ public struct AttentionPair: Sendable, Equatable {
     public let s: AttentionStats, t: AttentionStats
     public init(s: AttentionStats, t: AttentionStats) { self.s = s; self.t = t }
 
+    /// The metrics.jsonl fields, in order: the one place that names them.
+    enum Field: String, CodingKey, CaseIterable {
+        case sMean = "att_s_mean", sAbove = "att_s_above", sSpread = "att_s_spread"
+        case tMean = "att_t_mean", tAbove = "att_t_above", tSpread = "att_t_spread"
+    }
+
     /// The metrics.jsonl fields, `att_s_mean` ... `att_t_spread`, in order.
     public var fields: [(String, Float)] {
-        [("att_s_mean", s.mean), ("att_s_above", s.aboveTau), ("att_s_spread", s.spread),
-         ("att_t_mean", t.mean), ("att_t_above", t.aboveTau), ("att_t_spread", t.spread)]
+        zip(Field.allCases.map(\.rawValue), [s.mean, s.aboveTau, s.spread, t.mean, t.aboveTau, t.spread]).map { ($0, $1) }
+    }
+
+    /// The pair written by `fields` in a JSON object, or nil when any field is missing
+    /// (lines from before the statistics existed).
+    init?(decodingFieldsOf decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Field.self)
+        let v = try Field.allCases.compactMap { try c.decodeIfPresent(Float.self, forKey: $0) }
+        guard v.count == Field.allCases.count else { return nil }
+        self.init(s: AttentionStats(mean: v[0], aboveTau: v[1], spread: v[2]),
+                  t: AttentionStats(mean: v[3], aboveTau: v[4], spread: v[5]))
     }
 }
 
