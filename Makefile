@@ -2,7 +2,7 @@
 # (the dashboard on the bundled samples), `make bench` (speed), `make release`.
 
 SWIFT ?= swift
-DEB_PACKAGES := libdnnl-dev libpng-dev libncurses-dev pkg-config tmux
+DEB_PACKAGES := libdnnl-dev libpng-dev libtiff-dev libncurses-dev pkg-config tmux
 RELEASE_BIN := .build/release/aggan
 
 .PHONY: test deps build release demo bench clean

@@ -21,6 +21,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
+        .systemLibrary(name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4"),
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw"),
         // Links libgomp, the OpenMP runtime oneDNN uses (see Sources/CKernels/parallel.c).
         .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp")]),
@@ -28,7 +29,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: uncheckedKernels),
         .target(name: "NeuralNet", dependencies: ["Tensor", "Basics"], swiftSettings: optimise),
         .target(name: "AGGAN", dependencies: ["NeuralNet", "Tensor", "Basics"], swiftSettings: optimise),
-        .target(name: "Imaging", dependencies: ["CPNG", "Basics"], swiftSettings: optimise),
+        .target(name: "Imaging", dependencies: ["CPNG", "CTIFF", "Basics"], swiftSettings: optimise),
         .target(name: "TrainingEngine", dependencies: ["AGGAN", "Imaging", "Tensor", "Basics"],
                 swiftSettings: optimise),
         .target(name: "Lab", dependencies: ["TrainingEngine", "AGGAN", "Imaging", "Tensor", "Basics"],
@@ -48,7 +49,7 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "Tensor", "Basics"]),
         .testTarget(name: "AGGANTests", dependencies: ["AGGAN", "NeuralNet", "Tensor", "Basics"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Basics"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Basics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["TrainingEngine", "TestSupport", "AGGAN", "Imaging", "Tensor", "Basics"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "TestSupport", "TrainingEngine", "AGGAN", "Imaging", "Tensor", "Basics"]),
         .testTarget(name: "TerminalKitTests", dependencies: ["TerminalKit", "TestSupport"]),

@@ -29,11 +29,7 @@ public enum AtomicFile {
     /// half-written `path`: it is either the old file or the new one. On failure the
     /// temporary file is removed.
     public static func write<Bytes: ContiguousBytes>(_ bytes: Bytes, to path: String) throws(AtomicWriteError) {
-        let slash = path.lastIndex(of: "/")
-        let folder = slash.map { String(path[..<$0]) } ?? "."
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temp = (slash == nil ? "" : (folder.isEmpty ? "/" : folder + "/"))
-            + ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let (temp, folder) = temporaryPath(for: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw AtomicWriteError(path: path, code: errno, stage: "create") }
         var failure: (Int32, String)?
@@ -52,6 +48,47 @@ public enum AtomicFile {
         }
         if failure == nil && fsync(fd) != 0 { failure = (errno, "sync") }
         if close(fd) != 0 && failure == nil { failure = (errno, "write") }
+        try commit(temp, to: path, folder: folder, failure: failure)
+    }
+
+    /// The same guarantees for a library that writes files by name (libtiff): `body`
+    /// writes a new file at the temporary path it is given; that file is then synced and
+    /// renamed over `path`. When `body` throws, the temporary file is removed and the
+    /// error passes through; `path` is untouched.
+    public static func write(to path: String, using body: (String) throws -> Void) throws {
+        let (temp, folder) = temporaryPath(for: path)
+        do {
+            try body(temp)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        let fd = open(temp, O_RDONLY | O_CLOEXEC)
+        var failure: (Int32, String)?
+        if fd < 0 {
+            failure = (errno, "create")
+        } else {
+            if fsync(fd) != 0 { failure = (errno, "sync") }
+            close(fd)
+        }
+        try commit(temp, to: path, folder: folder, failure: failure)
+    }
+
+    /// `.NAME.PID.RANDOM.tmp` beside `path`, and `path`'s folder.
+    private static func temporaryPath(for path: String) -> (temp: String, folder: String) {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temp = (slash == nil ? "" : (folder.isEmpty ? "/" : folder + "/"))
+            + ".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        return (temp, folder)
+    }
+
+    /// Renames the synced `temp` over `path` and syncs the folder, or removes `temp` and
+    /// throws when an earlier stage failed.
+    private static func commit(_ temp: String, to path: String, folder: String,
+                               failure earlier: (Int32, String)?) throws(AtomicWriteError) {
+        var failure = earlier
         if failure == nil && rename(temp, path) != 0 { failure = (errno, "rename") }
         if let (code, stage) = failure {
             unlink(temp)

@@ -16,6 +16,15 @@ public struct ImagingError: Error, CustomStringConvertible, Equatable, Sendable 
         case notPNG
         /// libpng rejected the data (truncated, bad CRC, bad header...).
         case corruptPNG
+        /// The file does not start with a TIFF signature.
+        case notTIFF
+        /// libtiff rejected the data (truncated, wrong offsets, bad header...).
+        case corruptTIFF
+        /// A valid file of a kind aggan does not read (12-bit or complex samples, a
+        /// palette, CMYK, pages of different sizes...), or metadata that does not fit it.
+        case unsupported
+        /// The axes of a multi-page file are not known, or a channel must be chosen.
+        case axesNeeded
         /// The header claims more pixels than `Image.maxPixelCount`.
         case tooLarge
         /// The operating system refused to read (permissions, I/O error).

@@ -1,0 +1,175 @@
+// How stored intensities (0...65535, floats...) become the [0, 1] samples the model
+// sees, and back: chosen by the user (`--normalize`), recorded in the run's config and
+// checkpoint, inverted on output.
+
+/// The user's choice of intensity normalisation for TIFF files.
+///
+/// - `percentiles(low, high)` (`p0.1,p99.9`, the default): per image, the `low`-th
+///   percentile maps to 0 and the `high`-th to 1 (from a histogram: exact for 8- and
+///   16-bit data, to 1/65536 of the range for float data).
+/// - `fixed(low, high)` (`fixed:0,4095`): stored value `low` maps to 0, `high` to 1.
+/// - `none`: integers divided by their type's maximum (255, 65535), floats as they are.
+///
+/// Values beyond 0 and 1 are clipped for the model; the inverse maps [0, 1] back to
+/// [low, high] and rounds to the file's type.
+public enum IntensityNormalization: Sendable, Equatable, CustomStringConvertible {
+    case percentiles(low: Double, high: Double)
+    case fixed(low: Double, high: Double)
+    case none
+
+    /// `p0.1,p99.9`.
+    public static let standard = IntensityNormalization.percentiles(low: 0.1, high: 99.9)
+
+    /// Parses `p0.1,p99.9`, `fixed:LOW,HIGH` or `none`.
+    public init(parsing text: String) throws {
+        func pair(_ s: Substring) -> (Double, Double)? {
+            let parts = s.split(separator: ",", omittingEmptySubsequences: false)
+            guard parts.count == 2 else { return nil }
+            let a = parts[0].hasPrefix("p") && !text.hasPrefix("fixed:") ? parts[0].dropFirst() : parts[0]
+            let b = parts[1].hasPrefix("p") && !text.hasPrefix("fixed:") ? parts[1].dropFirst() : parts[1]
+            guard let x = Double(a), let y = Double(b), x.isFinite, y.isFinite else { return nil }
+            return (x, y)
+        }
+        let usage = "expected pLOW,pHIGH (percentiles, e.g. p0.1,p99.9), fixed:LOW,HIGH (stored values) or none, got '\(text)'"
+        if text == "none" {
+            self = .none
+        } else if text.hasPrefix("fixed:") {
+            guard let (a, b) = pair(text.dropFirst(6)[...]), a < b else { throw ImagingError.invalid("--normalize", usage) }
+            self = .fixed(low: a, high: b)
+        } else if text.hasPrefix("p") {
+            guard let (a, b) = pair(text[...]), a >= 0, b <= 100, a < b else {
+                throw ImagingError.invalid("--normalize", usage + " (percentiles in 0...100, low below high)")
+            }
+            self = .percentiles(low: a, high: b)
+        } else {
+            throw ImagingError.invalid("--normalize", usage)
+        }
+    }
+
+    /// The text `init(parsing:)` reads back.
+    public var description: String {
+        func n(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v) }
+        switch self {
+        case let .percentiles(low, high): return "p\(n(low)),p\(n(high))"
+        case let .fixed(low, high): return "fixed:\(n(low)),\(n(high))"
+        case .none: return "none"
+        }
+    }
+
+    /// The stored values that map to 0 and 1 for `values` of `type`.
+    public func range(of values: ArraySlice<Float>, type: TIFFSampleType) -> IntensityRange {
+        switch self {
+        case .none:
+            return IntensityRange(low: 0, high: type.maxValue ?? 1)
+        case let .fixed(low, high):
+            return IntensityRange(low: low, high: high)
+        case let .percentiles(low, high):
+            let histogram = Histogram(values, type: type)
+            let a = histogram.percentile(low), b = histogram.percentile(high)
+            // A flat image: one level (or one float bin) wide, so everything maps to 0.
+            return IntensityRange(low: a, high: b > a ? b : a + max(histogram.binWidth, 1e-12))
+        }
+    }
+}
+
+/// The stored values that map to 0 and 1, and the mapping both ways.
+public struct IntensityRange: Sendable, Equatable, Codable {
+    public var low: Double
+    public var high: Double
+
+    public init(low: Double, high: Double) {
+        self.low = low
+        self.high = high
+    }
+
+    /// `(v - low) / (high - low)`, clipped to [0, 1] (NaN -> 0).
+    @inline(__always)
+    public func normalized(_ v: Float) -> Float {
+        let x = Float((Double(v) - low) / (high - low))
+        return x.isNaN ? 0 : min(max(x, 0), 1)
+    }
+
+    /// `low + p * (high - low)`: the stored value of sample `p` (before rounding to a type).
+    @inline(__always)
+    public func stored(_ p: Float) -> Float {
+        Float(low + Double(p) * (high - low))
+    }
+}
+
+/// A histogram of stored values with bounded memory: one bin per level for 8- and 16-bit
+/// data (256 or 65536 bins of width 1), 65536 equal bins between the minimum and the
+/// maximum for float data. NaN and infinite values are not counted.
+public struct Histogram: Sendable, Equatable {
+    /// Lower edge of bin 0.
+    public let lower: Double
+    /// Width of every bin.
+    public let binWidth: Double
+    public let counts: [Int]
+    /// Values counted.
+    public let total: Int
+    /// Whether a bin holds one integer level (so its percentiles are exact).
+    let integerLevels: Bool
+
+    public init(_ values: ArraySlice<Float>, type: TIFFSampleType) {
+        switch type {
+        case .uint8, .uint16:
+            var counts = [Int](repeating: 0, count: Int(type.maxValue!) + 1)
+            var total = 0
+            for v in values where v.isFinite {
+                counts[Int(min(max(v.rounded(), 0), Float(counts.count - 1)))] += 1
+                total += 1
+            }
+            self.lower = 0
+            self.binWidth = 1
+            self.counts = counts
+            self.total = total
+            self.integerLevels = true
+        case .float32:
+            var lo = Float.infinity, hi = -Float.infinity
+            for v in values where v.isFinite {
+                lo = min(lo, v)
+                hi = max(hi, v)
+            }
+            let bins = 65536
+            var counts = [Int](repeating: 0, count: bins)
+            var total = 0
+            if lo <= hi {
+                let width = hi > lo ? (Double(hi) - Double(lo)) / Double(bins) : 1
+                for v in values where v.isFinite {
+                    counts[min(Int((Double(v) - Double(lo)) / width), bins - 1)] += 1
+                    total += 1
+                }
+                self.lower = Double(lo)
+                self.binWidth = width
+            } else {
+                self.lower = 0
+                self.binWidth = 1
+            }
+            self.counts = counts
+            self.total = total
+            self.integerLevels = false
+        }
+    }
+
+    /// The `p`-th percentile (0...100) as numpy's default (linear interpolation between
+    /// the order statistics at ranks floor and ceil of `p / 100 * (n - 1)`), each order
+    /// statistic taken as its bin's level (integer data: exact) or centre (float data:
+    /// within half a bin).
+    public func percentile(_ p: Double) -> Double {
+        guard total > 0 else { return lower }
+        let rank = min(max(p, 0), 100) / 100 * Double(total - 1)
+        let r0 = Int(rank.rounded(.down)), r1 = min(r0 + 1, total - 1)
+        let v0 = value(ofRank: r0), v1 = value(ofRank: r1)
+        return v0 + (v1 - v0) * (rank - Double(r0))
+    }
+
+    /// The level (or bin centre) of the value at 0-based rank `r` in sorted order.
+    private func value(ofRank r: Int) -> Double {
+        var seen = 0
+        for (i, c) in counts.enumerated() where c > 0 {
+            seen += c
+            if seen > r { return lower + (Double(i) + (integerLevels ? 0 : 0.5)) * binWidth }
+        }
+        return lower + Double(counts.count - 1) * binWidth
+    }
+}
