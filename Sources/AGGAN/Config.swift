@@ -51,6 +51,10 @@ public struct Config: Codable, Sendable, Equatable {
     /// (`CellPrior`: a nuclear-stain feature thresholded by Otsu's method over the domain)
     /// (0 = off, the spec).
     public var attentionGuide: Float = 0
+    /// How TIFF intensities map to the model's [0, 1] (`--normalize`: `p0.1,p99.9`,
+    /// `fixed:LOW,HIGH` or `none`; Imaging's `IntensityNormalization` parses it). PNG files
+    /// are always read as stored level / maximum level.
+    public var normalize = "p0.1,p99.9"
 
     public init() {}
 
@@ -58,6 +62,7 @@ public struct Config: Codable, Sendable, Equatable {
         case imageSize, channels, ngf, blocks, ndf, lambda, learningRate, epochs, iterationsPerEpoch
         case switchFraction, tau, poolSize, seed, baseline
         case freezeAttention, attentionPrior, attentionSparsity, identityWeight, attentionAverage, attentionGuide
+        case normalize
     }
 
     /// Decodes every field of the spec's model; the later options may be missing (a
@@ -84,6 +89,7 @@ public struct Config: Codable, Sendable, Equatable {
         identityWeight = try c.decodeIfPresent(Float.self, forKey: .identityWeight) ?? 0
         attentionAverage = try c.decodeIfPresent(Float.self, forKey: .attentionAverage) ?? 0
         attentionGuide = try c.decodeIfPresent(Float.self, forKey: .attentionGuide) ?? 0
+        normalize = try c.decodeIfPresent(String.self, forKey: .normalize) ?? "p0.1,p99.9"
     }
 
     /// Whether every option the paper lacks is at its default (the spec's model).

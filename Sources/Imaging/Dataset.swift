@@ -1,21 +1,22 @@
-// Folders of PNG files, the CycleGAN layout, and the unpaired sampler.
+// Folders of image files (PNG and TIFF), the CycleGAN layout, and the unpaired sampler.
 
 import Basics
 import Dispatch
 import Foundation
 
-/// The PNG files of one directory: names ending in `.png` (any case), not hidden, sorted
-/// by name (byte order), so the same folder always gives the same order.
-public struct PNGFolder: Sendable, Equatable {
+/// The image files of one directory: names ending in `.png`, `.tif` or `.tiff` (any
+/// case), not hidden, sorted by name (byte order), so the same folder always gives the
+/// same order. PNG and TIFF files may be mixed.
+public struct ImageFolder: Sendable, Equatable {
     /// The directory as given.
     public let directory: String
-    /// Full paths (`directory/name`) of the PNG files, sorted by name.
+    /// Full paths (`directory/name`) of the image files, sorted by name.
     public let files: [String]
 
     /// Lists `directory`.
     ///
     /// - Throws: `ImagingError` when the directory is missing, is not a directory, or
-    ///   holds no PNG file.
+    ///   holds no image file.
     public init(directory: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
@@ -32,7 +33,7 @@ public struct PNGFolder: Sendable, Equatable {
         }
         let base = directory.hasSuffix("/") ? directory : directory + "/"
         let pngs = names
-            .filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") }
+            .filter { !$0.hasPrefix(".") && ImageFileKind(path: $0) != nil }
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             .map { base + $0 }
             .filter { path in
@@ -40,7 +41,7 @@ public struct PNGFolder: Sendable, Equatable {
                 return FileManager.default.fileExists(atPath: path, isDirectory: &dir) && !dir.boolValue
             }
         guard !pngs.isEmpty else {
-            throw ImagingError.read(directory, .noImages, "no .png files in the folder")
+            throw ImagingError.read(directory, .noImages, "no .png, .tif or .tiff files in the folder")
         }
         self.directory = directory
         self.files = pngs
@@ -49,24 +50,27 @@ public struct PNGFolder: Sendable, Equatable {
     /// File names without the folder, in order.
     public var names: [String] { files.map { String($0.split(separator: "/").last ?? Substring($0)) } }
 
-    /// Reads every file (see `loadPNGFiles`).
-    public func loadAll() throws -> [Image] {
-        try loadPNGFiles(files)
+    /// Reads every file (see `loadImageFiles`): one image per file and per T/Z plane of
+    /// a TIFF stack, named `file` or `file[t03]`.
+    public func loadAll(options: ReadOptions = ReadOptions()) throws -> [NamedImage] {
+        zip(names, try loadImageFiles(files, options: options)).flatMap { name, loaded in
+            zip(loaded.names(name), loaded.planes).map { NamedImage(name: $0, image: $1) }
+        }
     }
 }
 
-/// Reads PNG files in parallel (one task per file, as many threads as cores), keeping
-/// their order.
+/// Reads image files (PNG or TIFF, see `LoadedImage`) in parallel (one task per file, as
+/// many threads as cores), keeping their order.
 ///
 /// - Throws: the error of the first file (in the given order) that cannot be read; its
 ///   text names the file.
-public func loadPNGFiles(_ paths: [String]) throws -> [Image] {
-    var results = [Result<Image, ImagingError>?](repeating: nil, count: paths.count)
+public func loadImageFiles(_ paths: [String], options: ReadOptions = ReadOptions()) throws -> [LoadedImage] {
+    var results = [Result<LoadedImage, ImagingError>?](repeating: nil, count: paths.count)
     results.withUnsafeMutableBufferPointer { buffer in
         let out = DisjointSlots(buffer: buffer)
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in
             do {
-                out[i] = .success(try Image(pngFile: paths[i]))
+                out[i] = .success(try LoadedImage(path: paths[i], options: options))
             } catch let error as ImagingError {
                 out[i] = .failure(error)
             } catch {
@@ -93,21 +97,21 @@ private struct DisjointSlots<Element>: @unchecked Sendable {
     }
 }
 
-/// Lists and reads all PNG files of a folder: what `aggan bench` times.
-public func loadPNGFolder(_ directory: String) throws -> [Image] {
-    try PNGFolder(directory: directory).loadAll()
+/// Lists and reads all image files of a folder: what `aggan bench-load` times.
+public func loadImageFolder(_ directory: String, options: ReadOptions = ReadOptions()) throws -> [Image] {
+    try ImageFolder(directory: directory).loadAll(options: options).map(\.image)
 }
 
 /// Where the images of the two domains are: the CycleGAN layout or explicit folders.
 public struct DatasetFolders: Sendable, Equatable {
     /// Training images of domain A (source).
-    public let trainA: PNGFolder
+    public let trainA: ImageFolder
     /// Training images of domain B (target).
-    public let trainB: PNGFolder
+    public let trainB: ImageFolder
     /// Test images of domain A, when present.
-    public let testA: PNGFolder?
+    public let testA: ImageFolder?
     /// Test images of domain B, when present.
-    public let testB: PNGFolder?
+    public let testB: ImageFolder?
 
     /// The CycleGAN layout: `root/trainA`, `root/trainB` (required), `root/testA`,
     /// `root/testB` (optional).
@@ -120,16 +124,16 @@ public struct DatasetFolders: Sendable, Equatable {
         for needed in ["trainA", "trainB"] where !FileManager.default.fileExists(atPath: base + needed) {
             throw ImagingError.read(root, .fileMissing, "a CycleGAN dataset needs the folders trainA and trainB; '\(needed)' is missing")
         }
-        trainA = try PNGFolder(directory: base + "trainA")
-        trainB = try PNGFolder(directory: base + "trainB")
-        testA = FileManager.default.fileExists(atPath: base + "testA") ? try PNGFolder(directory: base + "testA") : nil
-        testB = FileManager.default.fileExists(atPath: base + "testB") ? try PNGFolder(directory: base + "testB") : nil
+        trainA = try ImageFolder(directory: base + "trainA")
+        trainB = try ImageFolder(directory: base + "trainB")
+        testA = FileManager.default.fileExists(atPath: base + "testA") ? try ImageFolder(directory: base + "testA") : nil
+        testB = FileManager.default.fileExists(atPath: base + "testB") ? try ImageFolder(directory: base + "testB") : nil
     }
 
     /// Explicit domain folders (`--domain-a DIR --domain-b DIR`), without test folders.
     public init(domainA: String, domainB: String) throws {
-        trainA = try PNGFolder(directory: domainA)
-        trainB = try PNGFolder(directory: domainB)
+        trainA = try ImageFolder(directory: domainA)
+        trainB = try ImageFolder(directory: domainB)
         testA = nil
         testB = nil
     }
@@ -148,14 +152,15 @@ public struct HeldOutSample: Sendable, Equatable {
     public let mask: PixelMask
 
     /// Reads the held-out set of a dataset built by `DomainBuilder`: the files of
-    /// `root/testA`, matched by name in `root/testB_truth` and `root/testMasks`.
-    public static func loadAll(root: String) throws -> [HeldOutSample] {
+    /// `root/testA`, matched by name in `root/testB_truth` and `root/testMasks`, one
+    /// plane each (masks: any non-zero value is a cell).
+    public static func loadAll(root: String, options: ReadOptions = ReadOptions()) throws -> [HeldOutSample] {
         let base = root.hasSuffix("/") ? root : root + "/"
-        let inputs = try PNGFolder(directory: base + "testA")
+        let inputs = try ImageFolder(directory: base + "testA")
         let names = inputs.names
-        let degraded = try loadPNGFiles(inputs.files)
-        let truths = try loadPNGFiles(names.map { base + "testB_truth/" + $0 })
-        let masks = try loadPNGFiles(names.map { base + "testMasks/" + $0 })
+        let degraded = try loadImageFiles(inputs.files, options: options).map { try $0.single() }
+        let truths = try loadImageFiles(names.map { base + "testB_truth/" + $0 }, options: options).map { try $0.single() }
+        let masks = try loadImageFiles(names.map { base + "testMasks/" + $0 }, options: .mask).map { try $0.single() }
         return try names.indices.map { i in
             guard degraded[i].width == truths[i].width, degraded[i].height == truths[i].height,
                   degraded[i].channels == truths[i].channels,

@@ -33,6 +33,11 @@ public struct NamedImage: Sendable, Equatable {
     public let name: String
     /// The pixels.
     public let image: Image
+
+    public init(name: String, image: Image) {
+        self.name = name
+        self.image = image
+    }
 }
 
 /// What `dataset.json` records: the source, the parameters, the measured background and
@@ -99,12 +104,15 @@ public struct DomainDataset: Sendable, Equatable {
     /// The dilated mask the degradation was confined to.
     public let degradedRegion: PixelMask
 
-    /// Reads the image and the mask PNG files and builds the dataset (`aggan samples`).
-    /// Only the files' names (not their folders) go into `dataset.json`.
-    public init(imageFile: String, maskFile: String, options: DomainBuildOptions = DomainBuildOptions()) throws {
+    /// Reads the image and the mask files (PNG or TIFF; a TIFF image by `read`, a TIFF
+    /// mask as any non-zero value = cell) and builds the dataset (`aggan samples`). Only
+    /// the files' names (not their folders) go into `dataset.json`.
+    public init(imageFile: String, maskFile: String, options: DomainBuildOptions = DomainBuildOptions(),
+                read: ReadOptions = ReadOptions()) throws {
         func name(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
-        try self.init(image: Image(pngFile: imageFile), mask: Image(pngFile: maskFile), options: options,
-                      imageName: name(imageFile), maskName: name(maskFile))
+        let image = try LoadedImage(path: imageFile, options: read).single()
+        let mask = try LoadedImage(path: maskFile, options: ReadOptions(axes: read.axes, normalization: ReadOptions.mask.normalization)).single()
+        try self.init(image: image, mask: mask, options: options, imageName: name(imageFile), maskName: name(maskFile))
     }
 
     /// Builds the dataset in memory; `imageName` and `maskName` only go into `info`.

@@ -219,23 +219,36 @@ private func select(_ stack: TIFFStack, path: String, options: ReadOptions) thro
 }
 
 extension TIFFSource {
-    /// Writes `planes` (samples in [0, 1], as many and as large as the input's) to `path`
-    /// the way the input was stored: values mapped back to [range.low, range.high] and
-    /// stored as the input's type, the same compression, tiling and byte order, and the
-    /// metadata (plane sizes, channel name, pixel size).
+    /// Writes `planes` (samples in [0, 1], as many as the input's, all of one size and
+    /// channel count) to `path` the way the input was stored: values mapped back to
+    /// [range.low, range.high] and stored as the input's type, the same compression,
+    /// tiling and byte order, and the metadata (plane sizes, channel name, pixel size).
     public func write(_ planes: [Image], to path: String) throws {
         guard let first = planes.first, planes.count == planeAxes.pageCount,
-              planes.allSatisfy({ $0.width == first.width && $0.height == first.height && $0.channels == samplesPerPixel }) else {
-            throw ImagingError.write(path, "\(planes.count) plane(s) do not match the input's \(planeAxes.pageCount) plane(s) of \(samplesPerPixel) channel(s)")
+              planes.allSatisfy({ $0.width == first.width && $0.height == first.height && $0.channels == first.channels }) else {
+            throw ImagingError.write(path, "\(planes.count) plane(s) do not match the input's \(planeAxes.pageCount) plane(s)")
+        }
+        var ome = self.ome
+        if first.channels != samplesPerPixel, var meta = ome {
+            meta.sizeC = first.channels
+            meta.channelNames = [nil]
+            ome = meta
         }
         var values = [Float]()
         values.reserveCapacity(planes.count * first.pixels.count)
         for plane in planes { values.append(contentsOf: plane.pixels.map(range.stored)) }
-        let description = ome?.xml(width: first.width, height: first.height, type: sampleType, samplesPerPixel: samplesPerPixel)
-        let stack = try TIFFStack(width: first.width, height: first.height, samplesPerPixel: samplesPerPixel,
+        let description = ome?.xml(width: first.width, height: first.height, type: sampleType, samplesPerPixel: first.channels)
+        let stack = try TIFFStack(width: first.width, height: first.height, samplesPerPixel: first.channels,
                                   sampleType: sampleType, pageCount: planes.count, values: values,
                                   description: description, layout: layout)
         try stack.write(to: path)
+    }
+
+    /// How a PNG of `bitDepth` (8 or 16) is written as a plain TIFF: its levels as they are.
+    public static func plain(bitDepth: Int, channels: Int) -> TIFFSource {
+        TIFFSource(sampleType: bitDepth == 16 ? .uint16 : .uint8, layout: TIFFLayout(), samplesPerPixel: channels,
+                   planeAxes: StackAxes(axes: []), ome: nil,
+                   range: IntensityRange(low: 0, high: bitDepth == 16 ? 65535 : 255), normalization: .none)
     }
 
     /// Where attention maps of the planes go: float32 values in [0, 1], one gray plane

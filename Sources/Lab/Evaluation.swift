@@ -205,9 +205,11 @@ public enum Evaluation {
     /// `data` (`testA`, `testB_truth`, `testMasks`, as `aggan samples` writes them).
     /// `tau` defaults to the checkpoint's config (0.1 for weights-only files).
     public static func evaluate(checkpoint: String, data: String, mode: ThresholdMode = .soft, tau: Float? = nil,
-                                tiling: TilingOptions = TilingOptions()) throws -> EvaluationReport {
+                                tiling: TilingOptions = TilingOptions(), read: ReadOptions? = nil) throws -> EvaluationReport {
         let (model, config, _) = try Checkpoint.loadModel(checkpoint)
-        let samples = try HeldOutSample.loadAll(root: data)
+        // TIFF samples are normalised as the checkpoint's run was, unless `read` says otherwise.
+        let options = try read ?? ReadOptions(normalization: IntensityNormalization(parsing: config?.normalize ?? IntensityNormalization.standard.description))
+        let samples = try HeldOutSample.loadAll(root: data, options: options)
         return try evaluate(model: model, samples: samples, mode: mode, tau: tau ?? config?.tau ?? 0.1, tiling: tiling)
     }
 

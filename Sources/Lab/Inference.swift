@@ -365,27 +365,32 @@ public final class ImageTranslator {
 public struct TranslationPlan: Sendable, Equatable {
     /// One input and what it becomes.
     public struct Item: Sendable, Equatable {
-        /// The PNG file read.
+        /// The image file read (PNG or TIFF).
         public let input: String
-        /// `directory/<input's file name>` (with `.png` appended when it has another ending).
+        /// `directory/<input's file name>`, its ending changed to the output format's
+        /// (`.png`, or `.tif` unless the input already ends in `.tif` or `.tiff`).
         public let output: String
-        /// `directory/<input's name without .png>_attention.png`, when asked for.
+        /// `directory/<input's name without ending>_attention.png` (or `.tif`), when asked for.
         public let attention: String?
+        /// The output's format.
+        public let format: ImageFileKind
     }
 
-    /// The files, in the order given (a folder's PNG files sorted by name).
+    /// The files, in the order given (a folder's image files sorted by name).
     public let items: [Item]
     /// The output folder.
     public let outputDirectory: String
 
-    /// Plans translating `inputs` (PNG files, or folders whose `.png` files are all taken)
-    /// into `outputDirectory`.
+    /// Plans translating `inputs` (image files, or folders whose `.png`, `.tif` and
+    /// `.tiff` files are all taken) into `outputDirectory`, each written as `format`
+    /// (default: the input's).
     ///
     /// - Throws: `InferenceError` or `ImagingError` naming the file: an input is missing
-    ///   or is a folder without PNG files; two inputs have the same file name; an output
+    ///   or is a folder without image files; two inputs have the same file name; an output
     ///   would be an input (refused even with `force`); an output exists and `force` is
     ///   false; an output path is a folder; the output folder is a file.
-    public init(inputs: [String], outputDirectory: String, attentionMaps: Bool = false, force: Bool = false) throws {
+    public init(inputs: [String], outputDirectory: String, attentionMaps: Bool = false, force: Bool = false,
+                format: ImageFileKind? = nil) throws {
         guard !inputs.isEmpty else { throw InferenceError("no input files given") }
         let fm = FileManager.default
         var files: [String] = []
@@ -395,7 +400,7 @@ public struct TranslationPlan: Sendable, Equatable {
                 throw InferenceError("cannot read '\(input)': no such file or folder")
             }
             if isDirectory.boolValue {
-                files += try PNGFolder(directory: input).files
+                files += try ImageFolder(directory: input).files
             } else {
                 files.append(input)
             }
@@ -410,10 +415,12 @@ public struct TranslationPlan: Sendable, Equatable {
         let inputIdentities = Set(files.compactMap(fileIdentity))
         for file in files {
             let name = String(file.split(separator: "/").last ?? Substring(file))
-            let isPNGName = name.lowercased().hasSuffix(".png")
-            let stem = isPNGName ? String(name.dropLast(4)) : name
-            let item = Item(input: file, output: base + (isPNGName ? name : stem + ".png"),
-                            attention: attentionMaps ? base + stem + "_attention.png" : nil)
+            let kind = ImageFileKind(path: name)
+            let out = format ?? kind ?? .png
+            let stem = kind == nil ? name : String(name[..<name.lastIndex(of: ".")!])
+            let keepsName = kind == out
+            let item = Item(input: file, output: base + (keepsName ? name : stem + out.fileExtension),
+                            attention: attentionMaps ? base + stem + "_attention" + out.fileExtension : nil, format: out)
             for path in [item.output, item.attention].compactMap({ $0 }) {
                 if let other = claimed[path] {
                     throw InferenceError("'\(file)' and '\(other)' would both be written to '\(path)'; translate them into different folders")
@@ -443,17 +450,27 @@ private func fileIdentity(_ path: String) -> [UInt64]? {
 
 extension ImageTranslator {
     /// Translates every item of `plan` in order, writing each output (and attention map)
-    /// atomically (temporary file, then rename) at `bitDepth`, default the input's.
+    /// atomically (temporary file, then rename).
+    ///
+    /// - PNG outputs are written at `bitDepth`, default the input's (16 for 16-bit and
+    ///   float TIFFs).
+    /// - TIFF outputs of TIFF inputs are written as the input was (`TIFFSource.write`):
+    ///   the same sample type, value range (the normalisation inverted), planes,
+    ///   compression, tiling and metadata; each T or Z plane is translated on its own.
+    ///   Attention maps are float32 TIFFs in [0, 1]. A 16-bit input never passes through
+    ///   8 bits.
+    /// - A TIFF output of a PNG input is a plain TIFF of the PNG's levels.
     ///
     /// Stops at the first input that cannot be read or translated and throws its error
     /// (which names the file); outputs written before stay as they are, and nothing is
     /// written for the failing input.
     ///
     /// - Parameters:
+    ///   - read: how TIFF inputs are read (axes, channel, normalisation).
     ///   - warning: called at most once per run, when colour inputs are converted to
     ///     gray for a 1-channel model.
     ///   - progress: called after each item is written.
-    public func run(_ plan: TranslationPlan, bitDepth: Int? = nil,
+    public func run(_ plan: TranslationPlan, bitDepth: Int? = nil, read: ReadOptions = ReadOptions(),
                     warning: (String) -> Void = { _ in },
                     progress: (TranslationPlan.Item, TranslatedImage) -> Void = { _, _ in }) throws {
         if let bitDepth, bitDepth != 8 && bitDepth != 16 {
@@ -466,21 +483,41 @@ extension ImageTranslator {
         }
         var warned = false
         for item in plan.items {
-            let image = try Image(pngFile: item.input)
-            if !warned, try image.conversion(toChannels: model.channels) == .luminance {
-                warning("colour input (first: '\(item.input)') converted to gray by luminance for a 1-channel model; colour is lost")
-                warned = true
+            let loaded = try LoadedImage(path: item.input, options: read)
+            if item.format == .png && loaded.planes.count > 1 {
+                throw InferenceError("cannot write '\(item.output)': '\(item.input)' has \(loaded.planes.count) planes (\(loaded.tiff?.planeAxes.description ?? "")) and a PNG holds one; use --format tiff")
             }
-            let result: TranslatedImage
-            do {
-                result = try translate(image, bitDepth: bitDepth)
-            } catch {
-                throw InferenceError("cannot translate '\(item.input)': \(error)")
+            var results: [TranslatedImage] = []
+            for image in loaded.planes {
+                if !warned, try image.conversion(toChannels: model.channels) == .luminance {
+                    warning("colour input (first: '\(item.input)') converted to gray by luminance for a 1-channel model; colour is lost")
+                    warned = true
+                }
+                do {
+                    // TIFF outputs take 16-bit levels; the source's type is restored on writing.
+                    results.append(try translate(image, bitDepth: item.format == .tiff ? 16 : bitDepth))
+                } catch {
+                    throw InferenceError("cannot translate '\(item.input)': \(error)")
+                }
             }
-            let depth = result.output.bitDepth
-            try result.output.writePNG(to: item.output, bitDepth: depth)
-            if let path = item.attention { try result.attention.writePNG(to: path, bitDepth: depth) }
-            progress(item, result)
+            switch item.format {
+            case .png:
+                let result = results[0]
+                let depth = bitDepth ?? loaded.planes[0].bitDepth
+                try result.output.writePNG(to: item.output, bitDepth: depth)
+                if let path = item.attention { try result.attention.writePNG(to: path, bitDepth: depth) }
+            case .tiff:
+                let source = loaded.tiff ?? TIFFSource.plain(bitDepth: bitDepth ?? loaded.planes[0].bitDepth, channels: model.channels)
+                try source.write(results.map(\.output), to: item.output)
+                if let path = item.attention {
+                    let maps = try results.map { r in
+                        try Image(width: r.attention.width, height: r.attention.height, channels: 1,
+                                  pixels: r.attentionValues, bitDepth: 16)
+                    }
+                    try source.attention.write(maps, to: path)
+                }
+            }
+            if let last = results.last { progress(item, last) }
         }
     }
 }

@@ -8,10 +8,15 @@ public struct RunInfo: Codable, Sendable, Equatable {
     public var domainA: String?
     public var domainB: String?
     public var microscopyAugmentation: Bool
+    /// `--axes` and `--channel` for the TIFF files (nil: not given).
+    public var axes: String?
+    public var channel: String?
 
-    public init(data: String?, domainA: String?, domainB: String?, microscopyAugmentation: Bool) {
+    public init(data: String?, domainA: String?, domainB: String?, microscopyAugmentation: Bool,
+                axes: String? = nil, channel: String? = nil) {
         self.data = data; self.domainA = domainA; self.domainB = domainB
         self.microscopyAugmentation = microscopyAugmentation
+        self.axes = axes; self.channel = channel
     }
 }
 

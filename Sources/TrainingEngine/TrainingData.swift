@@ -22,28 +22,30 @@ public final class TrainingData {
     public private(set) lazy var priorA: CellPrior = Self.measure(imagesA)
     public private(set) lazy var priorB: CellPrior = Self.measure(imagesB)
 
-    /// Loads `folders` for a model of `channels` channels and crops of `cropSize`.
+    /// Loads `folders` for a model of `channels` channels and crops of `cropSize`; TIFF
+    /// files by `read` (axes, channel, normalisation), each T or Z plane one image.
     /// `microscopy` adds vertical flips and 90-degree rotations to the spec's augmentation.
     public init(folders: DatasetFolders, channels: Int, cropSize: Int, seed: UInt64, microscopy: Bool = true,
-                previewCount: Int = 4) throws {
+                previewCount: Int = 4, read: ReadOptions = ReadOptions()) throws {
         self.channels = channels
         var converted = false
-        func load(_ folder: PNGFolder) throws -> [Image] {
-            try folder.loadAll().map { image in
-                if try image.conversion(toChannels: channels) == .luminance { converted = true }
-                return try image.converted(toChannels: channels)
+        func load(_ folder: ImageFolder) throws -> [NamedImage] {
+            try folder.loadAll(options: read).map { item in
+                if try item.image.conversion(toChannels: channels) == .luminance { converted = true }
+                return NamedImage(name: item.name, image: try item.image.converted(toChannels: channels))
             }
         }
-        imagesA = try load(folders.trainA)
-        imagesB = try load(folders.trainB)
-        namesA = folders.trainA.names
-        namesB = folders.trainB.names
+        let a = try load(folders.trainA), b = try load(folders.trainB)
+        imagesA = a.map(\.image)
+        imagesB = b.map(\.image)
+        namesA = a.map(\.name)
+        namesB = b.map(\.name)
         convertedToGray = converted
         augmentation = microscopy ? try Augmentation.microscopy(cropSize: cropSize) : try Augmentation(cropSize: cropSize)
         sampler = try UnpairedSampler(countA: imagesA.count, countB: imagesB.count, seed: seed)
         rng = SplitMix64(seed: seed &+ 0xA11)
-        func previews(_ held: PNGFolder?, _ train: [Image], _ names: [String]) throws -> [(name: String, image: Image)] {
-            let pool: [(String, Image)] = try held.map { f in zip(f.names, try load(f)).map { ($0, $1) } } ?? Array(zip(names, train))
+        func previews(_ held: ImageFolder?, _ train: [Image], _ names: [String]) throws -> [(name: String, image: Image)] {
+            let pool: [(String, Image)] = try held.map { f in try load(f).map { ($0.name, $0.image) } } ?? Array(zip(names, train))
             return try pool.prefix(previewCount).map { name, image in (name, try centreCrop(image, cropSize)) }
         }
         previewA = try previews(folders.testA, imagesA, namesA)

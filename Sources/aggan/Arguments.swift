@@ -3,6 +3,7 @@
 import AGGAN
 import Foundation
 import ArgumentParser
+import Imaging
 import Lab
 import NeuralNet
 import Tensor
@@ -42,3 +43,40 @@ struct CheckpointOption: ParsableArguments {
         try Checkpoint.loadModel(checkpoint)
     }
 }
+
+/// `--axes`, `--channel`, `--normalize`: how commands that read images read TIFF files.
+struct TIFFOptions: ParsableArguments {
+    @Option(help: "Axes of multi-page TIFF files whose metadata does not state them: CYX, TYX or ZYX (never guessed).")
+    var axes: String?
+    @Option(help: "Channel of multi-channel TIFF files: an index from 0 or a channel name.")
+    var channel: String?
+    @Option(help: ArgumentHelp("TIFF intensities to [0, 1]: pLOW,pHIGH (per-image percentiles), fixed:LOW,HIGH (stored values) or none (divide by 255 or 65535).",
+                               valueName: "p0.1,p99.9"))
+    var normalize: String?
+
+    func validate() throws {
+        if let normalize { _ = try parse(normalize) }
+        if let axes { _ = try parseAxes(axes) }
+    }
+
+    /// The normalisation: `--normalize`, else `stored` (a run's), else p0.1,p99.9.
+    func normalization(stored: String? = nil) throws -> IntensityNormalization {
+        try parse(normalize ?? stored ?? IntensityNormalization.standard.description)
+    }
+
+    /// The read options, with `stored` as the normalisation when `--normalize` is absent.
+    func read(stored: String? = nil) throws -> ReadOptions {
+        ReadOptions(axes: axes, channel: channel, normalization: try normalization(stored: stored))
+    }
+
+    private func parse(_ text: String) throws -> IntensityNormalization {
+        do { return try IntensityNormalization(parsing: text) } catch { throw ValidationError("\(error)") }
+    }
+
+    private func parseAxes(_ text: String) throws -> StackAxes {
+        // The page count is the file's; 2 only checks the form here.
+        do { return try StackAxes.parse(text, pageCount: text.count > 2 && !text.uppercased().hasPrefix("YX") ? 2 : 1) } catch { throw ValidationError("\(error)") }
+    }
+}
+
+extension ImageFileKind: ExpressibleByArgument {}

@@ -19,6 +19,7 @@ struct Eval: ParsableCommand {
     @Option(help: "Dataset folder with testA, testB_truth and testMasks.") var data: String
     @Option(help: "Threshold mode of the model: soft, zero or binary.") var mode: ThresholdMode = .soft
     @Option(help: "Threshold of the mode and of the attention IoU (default: the checkpoint's, else 0.1).") var tau: Float?
+    @OptionGroup var tiff: TIFFOptions
     @OptionGroup var threads: ThreadOptions
     @Flag(help: "Print a JSON object (means and per-sample values) instead of the table.") var json = false
 
@@ -28,7 +29,8 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let report = try Evaluation.evaluate(checkpoint: checkpoint.checkpoint, data: data, mode: mode, tau: tau)
+        let report = try Evaluation.evaluate(checkpoint: checkpoint.checkpoint, data: data, mode: mode, tau: tau,
+                                             read: tiff.normalize == nil ? nil : tiff.read())
         print(json ? try report.json() : report.table())
     }
 }

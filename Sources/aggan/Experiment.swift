@@ -57,8 +57,7 @@ struct Experiment: ParsableCommand {
         if let channels {
             config.channels = channels
         } else {
-            guard let first = folders.trainA.files.first else { throw ValidationError("'\(folders.trainA.directory)' holds no PNG files") }
-            config.channels = try Image(pngFile: first).channels == 1 ? 1 : 3
+            config.channels = try firstImageChannels(folders.trainA, read: ReadOptions())
         }
         try config.validate()
 

@@ -11,8 +11,9 @@ struct Samples: ParsableCommand {
             testA (degraded), testB_truth (original) and testMasks. Deterministic by seed.
             """)
 
-    @Option(help: "The image (PNG).") var image: String
-    @Option(help: "Its cell mask (PNG, 0 = background, non-zero = cell).") var mask: String
+    @Option(help: "The image (PNG or TIFF).") var image: String
+    @Option(help: "Its cell mask (PNG or TIFF, 0 = background, non-zero = cell; a TIFF label image works).") var mask: String
+    @OptionGroup var tiff: TIFFOptions
     @Option(help: "Output folder (created if missing).") var out: String
     @Option(help: "Seed of the block assignment and the noise.") var seed: UInt64 = 0
     @Option(help: "Side of the square blocks in pixels.") var block: Int = 64
@@ -31,7 +32,7 @@ struct Samples: ParsableCommand {
         var options = DomainBuildOptions()
         options.seed = seed
         options.blockSize = block
-        let dataset = try DomainDataset(imageFile: image, maskFile: mask, options: options)
+        let dataset = try DomainDataset(imageFile: image, maskFile: mask, options: options, read: tiff.read())
         try dataset.write(to: out, overwrite: force)
         let info = dataset.info
         print("wrote \(out): \(info.trainA.count) blocks in trainA, \(info.trainB.count) in trainB, \(info.test.count) held out (testA, testB_truth, testMasks), \(block) px, seed \(seed)")

@@ -32,6 +32,7 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int = 500
     @Option(help: "Recompute previews every this many steps.") var previewEvery: Int = 20
     @Option(help: "Write a preview PNG strip every this many steps.") var previewPNGEvery: Int = 500
+    @OptionGroup var tiff: TIFFOptions
     @OptionGroup var threads: ThreadOptions
     @Flag(help: "No dashboard: progress lines only.") var headless = false
     @Option(help: "Dashboard theme: a name in themes/ or a theme file.") var theme: String = "default"
@@ -68,17 +69,19 @@ struct Train: ParsableCommand {
             guard let config else { throw ValidationError("'\(newest.path)' holds weights only") }
             options.runDirectory = dir
             options.runName = dir.name
-            let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed)
+            let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed,
+                                    normalize: config.normalize)
             return (try Engine(resuming: data, options: options), dir)
         }
         guard (data != nil) != (domainA != nil || domainB != nil), data != nil || (domainA != nil && domainB != nil) else {
             throw ValidationError("give either --data DIR or both --domain-a and --domain-b (or --resume RUN_DIR)")
         }
         let info = RunInfo(data: data.map(absolute), domainA: domainA.map(absolute), domainB: domainB.map(absolute),
-                           microscopyAugmentation: !noMicroscopyAugmentation)
+                           microscopyAugmentation: !noMicroscopyAugmentation, axes: tiff.axes, channel: tiff.channel)
         var config = model.config
+        config.normalize = try tiff.normalization().description
         let folders = try folders(info)
-        config.channels = try channels ?? firstImageChannels(folders.trainA)
+        config.channels = try channels ?? firstImageChannels(folders.trainA, read: tiff.read())
         config.epochs = epochs ?? config.epochs
         config.seed = seed ?? config.seed
         config.baseline = baseline
@@ -90,7 +93,8 @@ struct Train: ParsableCommand {
         }
         options.runDirectory = dir
         options.runName = dir.name
-        let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed)
+        let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed,
+                                normalize: config.normalize)
         let engine = try Engine(config: config, data: data, options: options)
         try dir.writeRunInfo(info)
         return (engine, dir)
@@ -101,15 +105,20 @@ struct Train: ParsableCommand {
         return try DatasetFolders(domainA: info.domainA ?? "", domainB: info.domainB ?? "")
     }
 
-    func loadData(_ info: RunInfo, channels: Int, size: Int, seed: UInt64) throws -> TrainingData {
-        try TrainingData(folders: folders(info), channels: channels, cropSize: size, seed: seed,
-                         microscopy: info.microscopyAugmentation)
+    /// The run's data, read as the run says (its axes, channel and normalisation).
+    func loadData(_ info: RunInfo, channels: Int, size: Int, seed: UInt64, normalize: String) throws -> TrainingData {
+        let read = ReadOptions(axes: info.axes, channel: info.channel,
+                               normalization: try IntensityNormalization(parsing: normalize))
+        return try TrainingData(folders: folders(info), channels: channels, cropSize: size, seed: seed,
+                                microscopy: info.microscopyAugmentation, read: read)
     }
 
-    func firstImageChannels(_ folder: PNGFolder) throws -> Int {
-        guard let first = folder.files.first else { throw ValidationError("'\(folder.directory)' holds no PNG files") }
-        return try Image(pngFile: first).channels == 1 ? 1 : 3
-    }
+}
+
+/// 1 or 3: the channels of the first image of `folder` as `read` reads it.
+func firstImageChannels(_ folder: ImageFolder, read: ReadOptions) throws -> Int {
+    guard let first = folder.files.first else { throw ValidationError("'\(folder.directory)' holds no image files") }
+    return try LoadedImage(path: first, options: read).planes[0].channels == 1 ? 1 : 3
 }
 
 func absolute(_ path: String) -> String {

@@ -12,22 +12,27 @@ func checkTau(_ tau: Float?) throws {
 
 struct Translate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Translate PNG images of any size with a checkpoint.",
+        abstract: "Translate PNG or TIFF images of any size with a checkpoint.",
         discussion: """
             Writes each result under the input's file name into the output folder, at the \
-            input's bit depth unless --bit-depth says otherwise. Never overwrites an input; \
+            input's bit depth unless --bit-depth says otherwise. A TIFF gives a TIFF of the \
+            same sample type, value range, planes (each T or Z plane translated) and \
+            metadata, unless --format png; TIFF intensities are normalised as the \
+            checkpoint's run was (or --normalize) and mapped back on output. Never overwrites an input; \
             refuses existing outputs unless --force. Images larger than --max-pixels are \
             translated in overlapping tiles (instance normalisation makes tiled results \
             differ slightly from whole-image ones).
             """)
 
     @OptionGroup var checkpoint: CheckpointOption
-    @Argument(help: "PNG files or folders of PNG files.") var inputs: [String]
+    @Argument(help: "PNG or TIFF files, or folders of them.") var inputs: [String]
     @Option(help: "Output folder (created if missing).") var output: String
     @Option(help: "a2b (S -> T) or b2a (T -> S).") var direction: Direction = .st
     @Option(help: "Threshold mode: soft (A), zero (A * 1[A > tau]) or binary (1[A > tau]).") var mode: ThresholdMode = .soft
     @Option(help: "Threshold of the zero and binary modes (default: the checkpoint's, else 0.1).") var tau: Float?
-    @Flag(help: "Also write each attention map as NAME_attention.png.") var attention = false
+    @Flag(help: "Also write each attention map as NAME_attention.png (.tif for TIFF outputs: float32).") var attention = false
+    @Option(help: "Output format: png or tiff (default: the input's).") var format: ImageFileKind?
+    @OptionGroup var tiff: TIFFOptions
     @Flag(help: "Replace existing output files.") var force = false
     @Option(help: "Output bit depth, 8 or 16 (default: the input's).") var bitDepth: Int?
     @Option(help: "Translate images with more pixels than this in tiles.") var maxPixels: Int = 1024 * 1024
@@ -49,13 +54,15 @@ struct Translate: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let plan = try TranslationPlan(inputs: inputs, outputDirectory: output, attentionMaps: attention, force: force)
+        let plan = try TranslationPlan(inputs: inputs, outputDirectory: output, attentionMaps: attention, force: force,
+                                       format: format)
         let (model, config, _) = try checkpoint.load()
+        let read = try tiff.read(stored: config?.normalize)
         let translator = ImageTranslator(
             model: model, direction: direction, mode: mode,
             tau: tau ?? config?.tau ?? 0.1,
             tiling: TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap))
-        try translator.run(plan, bitDepth: bitDepth, warning: { message in
+        try translator.run(plan, bitDepth: bitDepth, read: read, warning: { message in
             FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
         }, progress: { item, result in
             let tiles = result.tiles > 1 ? " (\(result.tiles) tiles)" : ""
