@@ -17,24 +17,39 @@ final class DatasetTests: XCTestCase {
         try writeGray(dir, ".hidden.png", value: 0.9)
         try writeBytes(Array("text".utf8), dir + "/notes.txt")
         try FileManager.default.createDirectory(atPath: dir + "/sub.png", withIntermediateDirectories: false)
-        let folder = try PNGFolder(directory: dir)
+        let folder = try ImageFolder(directory: dir)
         XCTAssertEqual(folder.names, ["a.png", "b.PNG", "c.Png"])
         XCTAssertEqual(folder.files.first, dir + "/a.png")
-        let images = try folder.loadAll()
+        let images = try folder.loadAll().map(\.image)
         XCTAssertEqual(images.map { Int(($0.pixels[0] * 255).rounded()) }, [26, 51, 77])
-        XCTAssertEqual(try loadPNGFolder(dir), images)
+        XCTAssertEqual(try loadImageFolder(dir), images)
+    }
+
+    /// PNG and TIFF files mix in a folder; a stack gives one image per plane.
+    func testFolderMixesPNGAndTIFF() throws {
+        let dir = try makeTempDirectory(self)
+        try writeGray(dir, "a.png", value: 0.2)
+        try FileManager.default.copyItem(atPath: TIFFFixtures.path("ome-ctyx.ome.tif"), toPath: dir + "/b.ome.tif")
+        try FileManager.default.copyItem(atPath: TIFFFixtures.path("uint8-1-none-strips-le.tif"), toPath: dir + "/c.TIFF")
+        let folder = try ImageFolder(directory: dir)
+        XCTAssertEqual(folder.names, ["a.png", "b.ome.tif", "c.TIFF"])
+        assertImagingError(.axesNeeded, containing: "--channel") { try folder.loadAll() }
+        let images = try folder.loadAll(options: ReadOptions(channel: "0", normalization: .none))
+        XCTAssertEqual(images.map(\.name), ["a.png", "b.ome.tif[t0]", "b.ome.tif[t1]", "b.ome.tif[t2]", "c.TIFF"])
+        XCTAssertEqual(images[1].image.pixels[0], TIFFFixtures.expected(.uint16, p: 0, s: 0, y: 0, x: 0) / 65535)
+        XCTAssertEqual(images[4].image.pixels[1], TIFFFixtures.expected(.uint8, p: 0, s: 0, y: 0, x: 1) / 255)
     }
 
     func testFolderErrorsNameTheFolderOrFile() throws {
         let dir = try makeTempDirectory(self)
-        assertImagingError(.fileMissing, containing: "cannot read '\(dir)/none': no such folder") { try PNGFolder(directory: dir + "/none") }
-        assertImagingError(.noImages, containing: "no .png files") { try PNGFolder(directory: dir) }
+        assertImagingError(.fileMissing, containing: "cannot read '\(dir)/none': no such folder") { try ImageFolder(directory: dir + "/none") }
+        assertImagingError(.noImages, containing: "no .png, .tif or .tiff files") { try ImageFolder(directory: dir) }
         try writeGray(dir, "a.png", value: 0.1)
         try writeBytes([1, 2, 3, 4, 5], dir + "/b.png")
         try writeGray(dir, "c.png", value: 0.1)
-        assertImagingError(.invalidArgument, containing: "not a folder") { try PNGFolder(directory: dir + "/a.png") }
+        assertImagingError(.invalidArgument, containing: "not a folder") { try ImageFolder(directory: dir + "/a.png") }
         assertImagingError(.notPNG, containing: "cannot read '\(dir)/b.png': not a PNG file (starts with 0x01020304)") {
-            try PNGFolder(directory: dir).loadAll()
+            try ImageFolder(directory: dir).loadAll()
         }
     }
 
