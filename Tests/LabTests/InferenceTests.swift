@@ -241,6 +241,58 @@ final class InferenceTests: XCTestCase {
         F.assertThrows(["bit depth", "12"]) { try translator.run(try TranslationPlan(inputs: [a], outputDirectory: out8 + "x"), bitDepth: 12) }
     }
 
+    /// A 16-bit OME-TIFF with two time points gives a 16-bit OME-TIFF with two time
+    /// points in the input's value range, its channel name and pixel size kept.
+    func testTIFFInGivesTIFFOutOfTheSameKind() throws {
+        let dir = try F.folder(self)
+        let checkpoint = try F.checkpoint(in: dir)
+        let (model, _, _) = try Checkpoint.loadModel(checkpoint)
+        let translator = ImageTranslator(model: model, mode: .soft, tau: 0.1)
+        let (w, h) = (36, 28)
+        let planes = [try F.cells(width: w, height: h, bitDepth: 16, seed: 3), try F.cells(width: w, height: h, bitDepth: 16, seed: 4)]
+        let values = planes.flatMap { $0.pixels.map { (1000 + $0 * 4000).rounded() } }  // 1000...5000
+        let ome = """
+            <?xml version="1.0"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0">\
+            <Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint16" SizeX="\(w)" SizeY="\(h)" SizeC="1" SizeZ="1" SizeT="2" \
+            PhysicalSizeX="0.3" PhysicalSizeY="0.3"><Channel ID="Channel:0:0" Name="DAPI" SamplesPerPixel="1"/></Pixels></Image></OME>
+            """
+        let input = dir.appendingPathComponent("in.ome.tif").path
+        try TIFFStack(width: w, height: h, samplesPerPixel: 1, sampleType: .uint16, pageCount: 2, values: values,
+                      description: ome, layout: TIFFLayout(compression: .lzw, tileSize: 16)).write(to: input)
+        let out = dir.appendingPathComponent("out").path
+        let plan = try TranslationPlan(inputs: [input], outputDirectory: out, attentionMaps: true)
+        XCTAssertEqual(plan.items.map(\.output), [out + "/in.ome.tif"])
+        try translator.run(plan)
+
+        let result = try TIFFStack(file: out + "/in.ome.tif")
+        XCTAssertEqual([result.width, result.height, result.pageCount, result.samplesPerPixel], [w, h, 2, 1])
+        XCTAssertEqual(result.sampleType, .uint16)
+        XCTAssertEqual(result.layout, TIFFLayout(compression: .lzw, tileSize: 16))
+        let meta = try XCTUnwrap(OMEMetadata.parse(result.description ?? ""))
+        XCTAssertEqual([meta.sizeC, meta.sizeZ, meta.sizeT], [1, 1, 2])
+        XCTAssertEqual(meta.physicalSizeX, 0.3)
+        XCTAssertEqual(meta.channelNames, ["DAPI"])
+        let range = IntensityNormalization.standard.range(of: values[...], type: .uint16)
+        XCTAssertGreaterThanOrEqual(Double(result.values.min()!), range.low.rounded(.down))
+        XCTAssertLessThanOrEqual(Double(result.values.max()!), range.high.rounded(.up))
+        XCTAssertGreaterThan(result.values.max()!, 1000, "values in the input's range, not 0...255")
+        XCTAssertEqual(Set(result.values).count > 256, true, "more than 256 levels: never through 8 bits")
+        let attention = try TIFFStack(file: out + "/in.ome_attention.tif")
+        XCTAssertEqual(attention.sampleType, .float32)
+        XCTAssertEqual(attention.pageCount, 2)
+        XCTAssertTrue(attention.values.allSatisfy { $0 >= 0 && $0 <= 1 })
+
+        // A stack cannot become one PNG; a PNG can become a plain TIFF.
+        F.assertThrows(["2 planes", "--format tiff"]) {
+            try translator.run(try TranslationPlan(inputs: [input], outputDirectory: out + "png", format: .png))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "png/in.ome.png"))
+        let png = dir.appendingPathComponent("p.png").path
+        try F.cells(width: 20, height: 20).writePNG(to: png)
+        try translator.run(try TranslationPlan(inputs: [png], outputDirectory: out + "tif", format: .tiff))
+        XCTAssertEqual(try TIFFStack(file: out + "tif/p.tif").sampleType, .uint8)
+    }
+
     func testExistingOutputsAreRefusedUnlessForced() throws {
         let dir = try F.folder(self)
         let (model, _, _) = try Checkpoint.loadModel(try F.checkpoint(in: dir))
