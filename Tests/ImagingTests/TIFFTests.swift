@@ -82,9 +82,12 @@ final class TIFFTests: XCTestCase {
     // MARK: Writing
 
     /// Every type x samples x compression x layout x byte order, written by aggan and read
-    /// back: the same values bit for bit and the same layout.
+    /// back: the same values bit for bit and the same layout. With AGGAN_TIFF_EXPORT set
+    /// to a folder, the files and their values (`kN.f32`, little-endian float32, planar
+    /// pages) are kept there for scripts/tiff-crosscheck.py to read with tifffile.
     func testEveryKindRoundTripsBitExact() throws {
-        let dir = try makeTempDirectory(self)
+        let export = ProcessInfo.processInfo.environment["AGGAN_TIFF_EXPORT"]
+        let dir = try export ?? makeTempDirectory(self)
         var rng = SplitMix64(seed: 15)
         var count = 0
         for type in TIFFSampleType.allCases {
@@ -105,6 +108,11 @@ final class TIFFTests: XCTestCase {
                                                       pageCount: pages, values: values, description: "kind \(count)", layout: layout)
                             let path = dir + "/k\(count).tif"
                             try stack.write(to: path)
+                            if export != nil {
+                                try values.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: dir + "/k\(count).f32")) }
+                                try "\(type.rawValue) \(samples) \(pages) \(h) \(w) \(compression.rawValue) \(tile ?? 0) \(big ? "be" : "le")\n"
+                                    .write(toFile: dir + "/k\(count).txt", atomically: true, encoding: .utf8)
+                            }
                             let back = try TIFFStack(file: path)
                             XCTAssertEqual(back.layout, layout, "\(type) \(samples) \(layout)")
                             XCTAssertEqual(back.sampleType, type)
