@@ -196,23 +196,20 @@ private func select(_ stack: TIFFStack, path: String, options: ReadOptions) thro
               raw[(k * size)..<((k + 1) * size)].map(range.normalized), depth)
     }
 
-    // What a result is written back as.
+    // What a result is written back as: the planes alone (C is gone), so the order is
+    // of T and Z, fastest first, as the pages were.
+    let order = "XYC" + String(others.reversed().map(\.letter)) + String("ZT".filter { l in !others.contains { $0.letter == l } })
     var outOME: OMEMetadata?
     if var meta = ome {
         meta.sizeC = outChannels
+        meta.dimensionOrder = order
         let name = sample == nil && channel < names.count ? names[channel] : nil
         meta.channelNames = spp == 3 && sample == nil ? Array(names.prefix(1)) : [name]
         outOME = meta
-    } else if planeCount > 1 || stack.pageCount > 1 {
-        outOME = OMEMetadata(dimensionOrder: "XYC" + String(others.reversed().map(\.letter)) + String("ZT".filter { l in !others.contains { $0.letter == l } }),
-                             sizeC: outChannels, sizeZ: axes.size("Z"), sizeT: axes.size("T"))
+    } else if stack.pageCount > 1 {
+        outOME = OMEMetadata(dimensionOrder: order, sizeC: outChannels, sizeZ: axes.size("Z"), sizeT: axes.size("T"))
     }
     let planeAxes = StackAxes(axes: others)
-    if var meta = outOME {
-        // The written pages hold only the planes: C is gone, so the order is of T and Z.
-        meta.dimensionOrder = "XYC" + String(others.reversed().map(\.letter)) + String("ZT".filter { l in !others.contains { $0.letter == l } })
-        outOME = meta
-    }
     let source = TIFFSource(sampleType: stack.sampleType, layout: stack.layout, samplesPerPixel: outChannels,
                             planeAxes: planeAxes, ome: outOME, range: range, normalization: options.normalization)
     return (planes, planeNames, source)

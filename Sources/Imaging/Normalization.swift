@@ -65,7 +65,8 @@ public enum IntensityNormalization: Sendable, Equatable, CustomStringConvertible
             return IntensityRange(low: low, high: high)
         case let .percentiles(low, high):
             let histogram = Histogram(values, type: type)
-            let a = histogram.percentile(low), b = histogram.percentile(high)
+            let ab = histogram.percentiles([low, high])
+            let a = ab[0], b = ab[1]
             // A flat image: one level (or one float bin) wide, so everything maps to 0.
             return IntensityRange(low: a, high: b > a ? b : a + max(histogram.binWidth, 1e-12))
         }
@@ -96,9 +97,9 @@ public struct IntensityRange: Sendable, Equatable, Codable {
     }
 }
 
-/// A histogram of stored values with bounded memory: one bin per level for 8- and 16-bit
-/// data (256 or 65536 bins of width 1), 65536 equal bins between the minimum and the
-/// maximum for float data. NaN and infinite values are not counted.
+/// A histogram of stored values with bounded memory: one bin per level between the
+/// smallest and the largest value for 8- and 16-bit data (at most 256 or 65536 bins of
+/// width 1), 65536 equal bins between the minimum and the maximum for float data. NaN and infinite values are not counted.
 public struct Histogram: Sendable, Equatable {
     /// Lower edge of bin 0.
     public let lower: Double
@@ -113,13 +114,22 @@ public struct Histogram: Sendable, Equatable {
     public init(_ values: ArraySlice<Float>, type: TIFFSampleType) {
         switch type {
         case .uint8, .uint16:
-            var counts = [Int](repeating: 0, count: Int(type.maxValue!) + 1)
+            // One bin per level from the smallest value to the largest (at most 65536).
+            var lo = Float.infinity, hi = -Float.infinity
+            for v in values where v.isFinite {
+                lo = min(lo, v)
+                hi = max(hi, v)
+            }
+            let top = Float(type.maxValue!)
+            let first = lo <= hi ? Int(min(max(lo.rounded(), 0), top)) : 0
+            let last = lo <= hi ? Int(min(max(hi.rounded(), 0), top)) : 0
+            var counts = [Int](repeating: 0, count: last - first + 1)
             var total = 0
             for v in values where v.isFinite {
-                counts[Int(min(max(v.rounded(), 0), Float(counts.count - 1)))] += 1
+                counts[Int(min(max(v.rounded(), 0), top)) - first] += 1
                 total += 1
             }
-            self.lower = 0
+            self.lower = Double(first)
             self.binWidth = 1
             self.counts = counts
             self.total = total
@@ -155,21 +165,53 @@ public struct Histogram: Sendable, Equatable {
     /// the order statistics at ranks floor and ceil of `p / 100 * (n - 1)`), each order
     /// statistic taken as its bin's level (integer data: exact) or centre (float data:
     /// within half a bin).
-    public func percentile(_ p: Double) -> Double {
-        guard total > 0 else { return lower }
-        let rank = min(max(p, 0), 100) / 100 * Double(total - 1)
-        let r0 = Int(rank.rounded(.down)), r1 = min(r0 + 1, total - 1)
-        let v0 = value(ofRank: r0), v1 = value(ofRank: r1)
-        return v0 + (v1 - v0) * (rank - Double(r0))
-    }
+    public func percentile(_ p: Double) -> Double { percentiles([p])[0] }
 
-    /// The level (or bin centre) of the value at 0-based rank `r` in sorted order.
-    private func value(ofRank r: Int) -> Double {
-        var seen = 0
-        for (i, c) in counts.enumerated() where c > 0 {
-            seen += c
-            if seen > r { return lower + (Double(i) + (integerLevels ? 0 : 0.5)) * binWidth }
+    /// Several percentiles from one pass over the bins.
+    public func percentiles(_ ps: [Double]) -> [Double] {
+        guard total > 0 else { return ps.map { _ in lower } }
+        // The ranks needed, each with where its value goes.
+        var needs: [(rank: Int, slot: Int)] = []
+        var weights: [Double] = []
+        for p in ps {
+            let rank = min(max(p, 0), 100) / 100 * Double(total - 1)
+            let r0 = Int(rank.rounded(.down))
+            needs.append((r0, 2 * weights.count))
+            needs.append((min(r0 + 1, total - 1), 2 * weights.count + 1))
+            weights.append(rank - Double(r0))
         }
-        return lower + Double(counts.count - 1) * binWidth
+        needs.sort { $0.rank < $1.rank }
+        var values = [Double](repeating: 0, count: needs.count)
+        let offset = integerLevels ? 0 : 0.5
+        // Ranks in the lower half from the bottom, the others from the top: the usual
+        // percentiles (0.1, 99.9) stop after a few bins.
+        let split = needs.firstIndex { $0.rank >= total / 2 } ?? needs.count
+        counts.withUnsafeBufferPointer { c in
+            var seen = 0, next = 0
+            var i = 0
+            while next < split && i < c.count {
+                seen += c[i]
+                while next < split && needs[next].rank < seen {
+                    values[needs[next].slot] = lower + (Double(i) + offset) * binWidth
+                    next += 1
+                }
+                i += 1
+            }
+            // From the top: `above` values lie in bins above i.
+            var above = 0, back = needs.count - 1
+            i = c.count - 1
+            while back >= split && i >= 0 {
+                above += c[i]
+                while back >= split && needs[back].rank >= total - above {
+                    values[needs[back].slot] = lower + (Double(i) + offset) * binWidth
+                    back -= 1
+                }
+                i -= 1
+            }
+        }
+        return weights.indices.map { k in
+            let v0 = values[2 * k], v1 = values[2 * k + 1]
+            return v0 + (v1 - v0) * weights[k]
+        }
     }
 }

@@ -187,34 +187,31 @@ extension TIFFStack {
         }
         defer { TIFFClose(tif) }
         let first = try PageFormat(tif, path: path, page: 0, messages: messages)
-        var pages: [PageFormat] = [first]
+        var values = [Float](repeating: 0, count: first.pageSize)
+        try values.withUnsafeMutableBufferPointer { try first.read(tif, into: $0, path: path, messages: messages) }
+        var pages = 1
         while TIFFReadDirectory(tif) != 0 {
-            let format = try PageFormat(tif, path: path, page: pages.count, messages: messages)
+            let format = try PageFormat(tif, path: path, page: pages, messages: messages)
             guard format.width == first.width, format.height == first.height,
                   format.samples == first.samples, format.type == first.type else {
                 throw ImagingError.read(path, .unsupported,
-                    "page \(pages.count + 1) is \(format.summary), page 1 is \(first.summary); pages of different kinds are not supported")
+                    "page \(pages + 1) is \(format.summary), page 1 is \(first.summary); pages of different kinds are not supported")
             }
-            pages.append(format)
-            guard pages.count * first.pageSize <= TIFFStack.maxValueCount else {
-                throw ImagingError.read(path, .tooLarge, "more than \(TIFFStack.maxValueCount) samples in \(pages.count) pages")
+            guard (pages + 1) * first.pageSize <= TIFFStack.maxValueCount else {
+                throw ImagingError.read(path, .tooLarge, "more than \(TIFFStack.maxValueCount) samples in \(pages + 1) pages")
             }
+            values.append(contentsOf: repeatElement(0, count: first.pageSize))
+            let range = (pages * first.pageSize)..<((pages + 1) * first.pageSize)
+            try values.withUnsafeMutableBufferPointer { out in
+                try format.read(tif, into: UnsafeMutableBufferPointer(rebasing: out[range]), path: path, messages: messages)
+            }
+            pages += 1
         }
         if messages.hasError {
             throw ImagingError.read(path, .corruptTIFF, messages.reason("damaged page list"))
         }
-        var values = [Float](repeating: 0, count: pages.count * first.pageSize)
-        for (p, format) in pages.enumerated() {
-            guard TIFFSetDirectory(tif, tdir_t(p)) != 0 else {
-                throw ImagingError.read(path, .corruptTIFF, messages.reason("cannot go to page \(p + 1)"))
-            }
-            try values.withUnsafeMutableBufferPointer { out in
-                try format.read(tif, into: UnsafeMutableBufferPointer(rebasing: out[(p * first.pageSize)..<((p + 1) * first.pageSize)]),
-                                path: path, messages: messages)
-            }
-        }
         try self.init(width: first.width, height: first.height, samplesPerPixel: first.samples, sampleType: first.type,
-                      pageCount: pages.count, values: values, description: first.description,
+                      pageCount: pages, values: values, description: first.description,
                       layout: TIFFLayout(compression: first.compression, tileSize: first.tile?.width,
                                          bigEndian: TIFFIsBigEndian(tif) != 0))
         bigTIFF = TIFFIsBigTIFF(tif) != 0

@@ -205,10 +205,12 @@ public enum Evaluation {
     /// `data` (`testA`, `testB_truth`, `testMasks`, as `aggan samples` writes them).
     /// `tau` defaults to the checkpoint's config (0.1 for weights-only files).
     public static func evaluate(checkpoint: String, data: String, mode: ThresholdMode = .soft, tau: Float? = nil,
-                                tiling: TilingOptions = TilingOptions(), read: ReadOptions? = nil) throws -> EvaluationReport {
+                                tiling: TilingOptions = TilingOptions(), axes: String? = nil, channel: String? = nil,
+                                normalization: IntensityNormalization? = nil) throws -> EvaluationReport {
         let (model, config, _) = try Checkpoint.loadModel(checkpoint)
-        // TIFF samples are normalised as the checkpoint's run was, unless `read` says otherwise.
-        let options = try read ?? ReadOptions(normalization: IntensityNormalization(parsing: config?.normalize ?? IntensityNormalization.standard.description))
+        // TIFF samples are normalised as the checkpoint's run was, unless told otherwise.
+        let stored = try config.map { try IntensityNormalization(parsing: $0.normalize) } ?? .standard
+        let options = ReadOptions(axes: axes, channel: channel, normalization: normalization ?? stored)
         let samples = try HeldOutSample.loadAll(root: data, options: options)
         return try evaluate(model: model, samples: samples, mode: mode, tau: tau ?? config?.tau ?? 0.1, tiling: tiling)
     }

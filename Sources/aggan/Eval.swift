@@ -30,7 +30,8 @@ struct Eval: ParsableCommand {
     func run() throws {
         threads.apply()
         let report = try Evaluation.evaluate(checkpoint: checkpoint.checkpoint, data: data, mode: mode, tau: tau,
-                                             read: tiff.normalize == nil ? nil : tiff.read())
+                                             axes: tiff.axes, channel: tiff.channel,
+                                             normalization: tiff.normalize == nil ? nil : tiff.normalization())
         print(json ? try report.json() : report.table())
     }
 }
