@@ -119,7 +119,7 @@ private let pngSignature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
 /// Chunks that would make libpng convert values between gamma encodings.
 private let colourSpaceChunks: Set<String> = ["gAMA", "sRGB", "iCCP", "cHRM"]
 
-private func hex2(_ b: UInt8) -> String {
+func hex2(_ b: UInt8) -> String {
     let digits = Array("0123456789abcdef")
     return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
 }
@@ -229,15 +229,29 @@ private func removingChunks(_ types: Set<String>, from bytes: [UInt8]) -> [UInt8
 
 // MARK: - Files
 
-/// The whole content of a regular file, with errors that name it.
-func readWholeFile(_ path: String) throws -> [UInt8] {
+/// A file descriptor open for reading on `path` and its size, or an error that names the
+/// file: missing, unreadable, a directory. The caller closes it.
+func openForReading(_ path: String) throws -> (fd: Int32, size: Int) {
     let fd = open(path, O_RDONLY)
     guard fd >= 0 else { throw ImagingError.read(path, errno == ENOENT ? .fileMissing : .readFailed, systemError(errno)) }
-    defer { close(fd) }
     var info = stat()
-    guard fstat(fd, &info) == 0 else { throw ImagingError.read(path, .readFailed, systemError(errno)) }
-    if info.st_mode & S_IFMT == S_IFDIR { throw ImagingError.read(path, .isDirectory, "is a directory") }
-    var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
+    guard fstat(fd, &info) == 0 else {
+        let code = errno
+        close(fd)
+        throw ImagingError.read(path, .readFailed, systemError(code))
+    }
+    if info.st_mode & S_IFMT == S_IFDIR {
+        close(fd)
+        throw ImagingError.read(path, .isDirectory, "is a directory")
+    }
+    return (fd, Int(info.st_size))
+}
+
+/// The whole content of a regular file, with errors that name it.
+func readWholeFile(_ path: String) throws -> [UInt8] {
+    let (fd, size) = try openForReading(path)
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: max(size, 0) + 1)
     var used = 0
     while true {
         if used == bytes.count { bytes.append(contentsOf: [UInt8](repeating: 0, count: bytes.count)) }

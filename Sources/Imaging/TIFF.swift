@@ -221,17 +221,13 @@ extension TIFFStack {
 /// Refuses what libtiff should not be asked to open: a missing file, a folder, an empty
 /// file, or one without a TIFF signature.
 private func checkReadable(_ path: String) throws {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw ImagingError.read(path, errno == ENOENT ? .fileMissing : .readFailed, systemError(errno)) }
+    let (fd, _) = try openForReading(path)
     defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw ImagingError.read(path, .readFailed, systemError(errno)) }
-    if info.st_mode & S_IFMT == S_IFDIR { throw ImagingError.read(path, .isDirectory, "is a directory") }
     var head = [UInt8](repeating: 0, count: 4)
     let got = head.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4) }
     if got == 0 { throw ImagingError.read(path, .emptyFile, "empty file (0 bytes)") }
     guard got == 4, isTIFFSignature(head) else {
-        let hex = head.prefix(max(got, 0)).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        let hex = head.prefix(max(got, 0)).map(hex2).joined()
         throw ImagingError.read(path, .notTIFF, "not a TIFF file (starts with 0x\(hex))")
     }
 }
