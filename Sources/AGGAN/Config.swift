@@ -51,6 +51,12 @@ public struct Config: Codable, Sendable, Equatable {
     /// (`CellPrior`: a nuclear-stain feature thresholded by Otsu's method over the domain)
     /// (0 = off, the spec).
     public var attentionGuide: Float = 0
+    /// Whether the guide balances its two classes: the prior's cell pixels weighted by
+    /// 1 / (2f) and the others by 1 / (2(1 - f)), f the fraction of cell pixels in the
+    /// domain's prior (the weights average 1 over the domain). Unbalanced, cells that
+    /// fill a tenth of the pixels leave the attention hedging below 0.5 inside them
+    /// (false: the plain cross-entropy).
+    public var attentionGuideBalance = false
 
     public init() {}
 
@@ -58,6 +64,7 @@ public struct Config: Codable, Sendable, Equatable {
         case imageSize, channels, ngf, blocks, ndf, lambda, learningRate, epochs, iterationsPerEpoch
         case switchFraction, tau, poolSize, seed, baseline
         case freezeAttention, attentionPrior, attentionSparsity, identityWeight, attentionAverage, attentionGuide
+        case attentionGuideBalance
     }
 
     /// Decodes every field of the spec's model; the later options may be missing (a
@@ -84,6 +91,7 @@ public struct Config: Codable, Sendable, Equatable {
         identityWeight = try c.decodeIfPresent(Float.self, forKey: .identityWeight) ?? 0
         attentionAverage = try c.decodeIfPresent(Float.self, forKey: .attentionAverage) ?? 0
         attentionGuide = try c.decodeIfPresent(Float.self, forKey: .attentionGuide) ?? 0
+        attentionGuideBalance = try c.decodeIfPresent(Bool.self, forKey: .attentionGuideBalance) ?? false
     }
 
     /// Whether every option the paper lacks is at its default (the spec's model).
@@ -97,6 +105,14 @@ public struct Config: Codable, Sendable, Equatable {
 
     /// Whether stage 1 guides the attention toward the cell prior (`attentionGuide`).
     public var guidesAttention: Bool { attentionGuide > 0 && !baseline }
+
+    /// The guide's weights for cell and background pixels of a domain whose prior marks a
+    /// fraction `f` of the pixels as cells (f kept in [0.01, 0.99]); 1 and 1 unbalanced.
+    public func guideWeights(cellFraction f: Double) -> (cells: Float, background: Float) {
+        guard attentionGuideBalance else { return (1, 1) }
+        let f = min(max(f, 0.01), 0.99)
+        return (Float(0.5 / f), Float(0.5 / (1 - f)))
+    }
 
     /// A named preset (see `Preset`; docs/MODEL.md has each departure's evidence).
     public init(preset: Preset) {

@@ -64,7 +64,8 @@ public final class TrainingData {
             try Tensor(shape: [1, 1, im.height, im.width], data: prior.mask(im))
         }
         return TrainingPair(s: try s.toTensor(channels: channels), t: try t.toTensor(channels: channels),
-                            guide: withGuide ? (try guide(s, priorA), try guide(t, priorB)) : nil)
+                            guide: withGuide ? AttentionGuide(s: try guide(s, priorA), t: try guide(t, priorB),
+                                                              cellFractionS: priorA.cellFraction, cellFractionT: priorB.cellFraction) : nil)
     }
 
     /// The random state for a checkpoint's metadata.
@@ -97,7 +98,7 @@ extension TrainingData {
 /// One training pair and the cell prior masks of its two crops.
 public struct TrainingPair {
     public let s: Tensor, t: Tensor
-    public let guide: (s: Tensor, t: Tensor)?
+    public let guide: AttentionGuide?
 }
 
 /// The centre `size` x `size` crop (the image is first resized up if it is smaller).

@@ -19,6 +19,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Weight of the attention sparsity term mean(A) (not in the paper).") var attentionSparsity: Float?
     @Option(help: "Weight of the identity term mean|G_ST(t) - t| + mean|G_TS(s) - s| (not in the paper).") var identityWeight: Float?
     @Option(help: "Weight of the attention guide: binary cross-entropy of A against the crop's cell prior mask, in stage 1 (not in the paper).") var attentionGuide: Float?
+    @Option(help: "Balance the guide's two classes by the prior's cell fraction f: cells weighted 1/(2f), background 1/(2(1-f)) (true/false; not in the paper).") var attentionGuideBalance: Bool?
     @Option(help: "Decay of a moving average of the attention weights over stage 1, frozen at the switch; 0 = off (not in the paper).") var attentionAverage: Float?
 
     /// The preset with the options given applied.
@@ -45,5 +46,6 @@ struct ModelOptions: ParsableArguments {
         config.identityWeight = identityWeight ?? config.identityWeight
         config.attentionAverage = attentionAverage ?? config.attentionAverage
         config.attentionGuide = attentionGuide ?? config.attentionGuide
+        config.attentionGuideBalance = attentionGuideBalance ?? config.attentionGuideBalance
     }
 }

@@ -16,6 +16,8 @@ struct Samples: ParsableCommand {
     @Option(help: "Output folder (created if missing).") var out: String
     @Option(help: "Seed of the block assignment and the noise.") var seed: UInt64 = 0
     @Option(help: "Side of the square blocks in pixels.") var block: Int = 64
+    @Option(help: ArgumentHelp("Resize the image and mask by this factor first, or 'auto': measured from the mask's cells so they are 1/8 to 1/2 of a block across (resized to 3/8 when not).", valueName: "auto|factor"))
+    var scale: ScaleChoice = .auto
     @Flag(help: "Replace the dataset entries already in the output folder.") var force = false
 
     func validate() throws {
@@ -31,10 +33,35 @@ struct Samples: ParsableCommand {
         var options = DomainBuildOptions()
         options.seed = seed
         options.blockSize = block
-        let dataset = try DomainDataset(imageFile: image, maskFile: mask, options: options)
+        let source = try Image(pngFile: image), sourceMask = try Image(pngFile: mask)
+        let diameter = CellPrior.medianDiameter(of: PixelMask(sourceMask))
+        switch scale {
+        case .auto: options.scale = CellScale.factor(cellDiameter: diameter, crop: block)
+        case .factor(let f): options.scale = f
+        }
+        let dataset = try DomainDataset(image: source, mask: sourceMask, options: options,
+                                        imageName: Self.fileName(image), maskName: Self.fileName(mask))
         try dataset.write(to: out, overwrite: force)
         let info = dataset.info
+        let size = diameter.map { String(format: "cells ~%.0f px across", $0) } ?? "no cells in the mask"
+        let resized = options.scale == 1 ? "" : String(format: ", resized by %.3g to ~%.0f px", options.scale, (diameter ?? 0) * options.scale)
+        print("\(size)\(resized) (scale \(scale == .auto ? "auto" : "given"))")
         print("wrote \(out): \(info.trainA.count) blocks in trainA, \(info.trainB.count) in trainB, \(info.test.count) held out (testA, testB_truth, testMasks), \(block) px, seed \(seed)")
+    }
+}
+
+extension Samples {
+    /// A path's last component: only file names (not folders) go into dataset.json.
+    static func fileName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
+}
+
+/// `--scale`: `auto` or a positive factor.
+enum ScaleChoice: ExpressibleByArgument, Equatable {
+    case auto, factor(Double)
+    init?(argument: String) {
+        if argument == "auto" { self = .auto; return }
+        guard let f = Double(argument), f > 0, f <= 16 else { return nil }
+        self = .factor(f)
     }
 }
 

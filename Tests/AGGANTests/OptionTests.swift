@@ -188,7 +188,7 @@ final class OptionTests: XCTestCase {
         let p = try Tensor(shape: [1, 1, s.shape[2], side], data: (0..<plane).map { $0 % side < side / 2 ? 1 : 0 })
         let trainer = try Trainer(config: c)
         let unguided = try Trainer(config: tinyConfig())
-        let (g, pass) = try trainer.generatorGradients(s, t, stage: 1, guide: (p, p))
+        let (g, pass) = try trainer.generatorGradients(s, t, stage: 1, guide: AttentionGuide(s: p, t: p))
         let (spec, _) = try unguided.generatorGradients(s, t, stage: 1)
         func bce(_ a: [Float]) -> Double {
             zip(a, p.data).reduce(0.0) { acc, x in
@@ -198,8 +198,22 @@ final class OptionTests: XCTestCase {
         let byHand = bce(pass.aS.data) + bce(pass.aT.data)
         XCTAssertEqual(Double(g["att_guide"]!), byHand, accuracy: 1e-4)
         XCTAssertEqual(Double(g["g_total"]! - spec["g_total"]!), 2 * byHand, accuracy: 1e-3)
-        let (stage2, _) = try trainer.generatorGradients(s, t, stage: 2, guide: (p, p))
+        let (stage2, _) = try trainer.generatorGradients(s, t, stage: 2, guide: AttentionGuide(s: p, t: p))
         XCTAssertNil(stage2["att_guide"], "no guide in stage 2")
+
+        // Balanced: cells weighted 1/(2f), background 1/(2(1-f)), f of each domain's prior.
+        var cb = c
+        cb.attentionGuideBalance = true
+        let balanced = try Trainer(config: cb)
+        let (gb, passB) = try balanced.generatorGradients(s, t, stage: 1, guide: AttentionGuide(s: p, t: p, cellFractionS: 0.2, cellFractionT: 0.5))
+        func weighted(_ a: [Float], _ f: Double) -> Double {
+            zip(a, p.data).reduce(0.0) { acc, x in
+                acc - (Double(x.1) * log(max(Double(x.0), 1e-6)) / (2 * f) + (1 - Double(x.1)) * log(max(1 - Double(x.0), 1e-6)) / (2 * (1 - f)))
+            } / Double(a.count)
+        }
+        let balancedByHand = weighted(passB.aS.data, 0.2) + weighted(passB.aT.data, 0.5)
+        XCTAssertEqual(Double(gb["att_guide"]!), balancedByHand, accuracy: 1e-4)
+        XCTAssertNotEqual(Double(gb["att_guide"]!), bce(passB.aS.data) + bce(passB.aT.data), accuracy: 1e-3, "the weights change the sum")
 
         // Guided steps with a large weight: the cross-entropy falls.
         c.attentionGuide = 50
@@ -208,7 +222,7 @@ final class OptionTests: XCTestCase {
             try Tensor.withoutGrad { try Trainer.binaryCrossEntropy(guided.model.attS(s), target: p).item }
         }
         let before = try loss()
-        for _ in 0..<8 { try guided.step(s, t, guide: (p, p)) }
+        for _ in 0..<8 { try guided.step(s, t, guide: AttentionGuide(s: p, t: p)) }
         XCTAssertLessThan(try loss(), before * 0.9)
     }
 
@@ -224,7 +238,7 @@ final class OptionTests: XCTestCase {
             let trainer = try Trainer(config: c)
             let bias = try XCTUnwrap(trainer.model.attentionParameters.first { $0.name.hasPrefix("att_s.out.") && $0.name.hasSuffix("bias") }?.tensor)
             bias.data = [Float](repeating: -30, count: bias.count)
-            try trainer.step(s, t, guide: guide > 0 ? (p, p) : nil)
+            try trainer.step(s, t, guide: guide > 0 ? AttentionGuide(s: p, t: p) : nil)
             return bias.data[0]
         }
         let unguided = try biasAfterOneStep(guide: 0), guided = try biasAfterOneStep(guide: 1)
