@@ -57,6 +57,10 @@ public struct Config: Codable, Sendable, Equatable {
     /// fill a tenth of the pixels leave the attention hedging below 0.5 inside them
     /// (false: the plain cross-entropy).
     public var attentionGuideBalance = false
+    /// Images are resized by this factor before the networks see them, in training and in
+    /// translation (1: as they are). `aggan train` chooses it from the cells' measured size
+    /// (`--scale auto`, Imaging's `CellScale`) so a crop holds whole cells and background.
+    public var scale: Double = 1
 
     public init() {}
 
@@ -64,7 +68,7 @@ public struct Config: Codable, Sendable, Equatable {
         case imageSize, channels, ngf, blocks, ndf, lambda, learningRate, epochs, iterationsPerEpoch
         case switchFraction, tau, poolSize, seed, baseline
         case freezeAttention, attentionPrior, attentionSparsity, identityWeight, attentionAverage, attentionGuide
-        case attentionGuideBalance
+        case attentionGuideBalance, scale
     }
 
     /// Decodes every field of the spec's model; the later options may be missing (a
@@ -92,6 +96,7 @@ public struct Config: Codable, Sendable, Equatable {
         attentionAverage = try c.decodeIfPresent(Float.self, forKey: .attentionAverage) ?? 0
         attentionGuide = try c.decodeIfPresent(Float.self, forKey: .attentionGuide) ?? 0
         attentionGuideBalance = try c.decodeIfPresent(Bool.self, forKey: .attentionGuideBalance) ?? false
+        scale = try c.decodeIfPresent(Double.self, forKey: .scale) ?? 1
     }
 
     /// Whether every option the paper lacks is at its default (the spec's model).
@@ -146,6 +151,7 @@ public struct Config: Codable, Sendable, Equatable {
                           ("attention guide", attentionGuide)] {
             guard w >= 0, w.isFinite else { throw ConfigError("\(name) \(w) must be >= 0") }
         }
+        guard scale > 0, scale <= 16 else { throw ConfigError("scale \(scale) must be in (0, 16]") }
         guard (0..<1).contains(attentionAverage) else { throw ConfigError("attention average decay \(attentionAverage) must be in [0, 1)") }
     }
 

@@ -195,7 +195,7 @@ public struct CellPrior: Sendable, Equatable, Codable {
     }
 }
 
-/// The scale at which the cells suit a crop: cells from 1/8 to 1/2 of the crop's side
+/// The scale at which the cells suit a crop: cells from 1/16 to 1/2 of the crop's side
 /// across are taken as they are; larger or smaller ones are resized to 3/8 of it (24 px
 /// for a 64 px crop, the bundled nuclei's size), so a crop holds whole cells and
 /// background. Resizing is bounded to 1/16 ... 4.
@@ -203,7 +203,7 @@ public enum CellScale {
     public static func factor(cellDiameter d: Double?, crop: Int) -> Double {
         guard let d, d > 0 else { return 1 }
         let c = Double(crop)
-        if d >= c / 8 && d <= c / 2 { return 1 }
+        if d >= c / 16 && d <= c / 2 { return 1 }
         return min(max(c * 3 / 8 / d, 1.0 / 16), 4)
     }
 }

@@ -42,3 +42,13 @@ struct CheckpointOption: ParsableArguments {
         try Checkpoint.loadModel(checkpoint)
     }
 }
+
+/// `--scale`: `auto` or a positive factor.
+enum ScaleChoice: ExpressibleByArgument, Equatable {
+    case auto, factor(Double)
+    init?(argument: String) {
+        if argument == "auto" { self = .auto; return }
+        guard let f = Double(argument), f > 0, f <= 16 else { return nil }
+        self = .factor(f)
+    }
+}

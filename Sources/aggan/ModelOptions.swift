@@ -22,6 +22,15 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Balance the guide's two classes by the prior's cell fraction f: cells weighted 1/(2f), background 1/(2(1-f)) (true/false; not in the paper).") var attentionGuideBalance: Bool?
     @Option(help: "Decay of a moving average of the attention weights over stage 1, frozen at the switch; 0 = off (not in the paper).") var attentionAverage: Float?
 
+    @Option(help: ArgumentHelp("Resize the images by this factor for the networks (training and translation), or 'auto': measured from the cells so they are 1/16 to 1/2 of the crop across (resized to 3/8 of it when not).", valueName: "auto|factor"))
+    var scale: ScaleChoice = .auto
+
+    /// The factor `--scale` fixes, nil for `auto`.
+    var fixedScale: Double? {
+        if case .factor(let f) = scale { return f }
+        return nil
+    }
+
     /// The preset with the options given applied.
     var config: Config {
         var c = Config(preset: preset)

@@ -16,7 +16,7 @@ struct Samples: ParsableCommand {
     @Option(help: "Output folder (created if missing).") var out: String
     @Option(help: "Seed of the block assignment and the noise.") var seed: UInt64 = 0
     @Option(help: "Side of the square blocks in pixels.") var block: Int = 64
-    @Option(help: ArgumentHelp("Resize the image and mask by this factor first, or 'auto': measured from the mask's cells so they are 1/8 to 1/2 of a block across (resized to 3/8 when not).", valueName: "auto|factor"))
+    @Option(help: ArgumentHelp("Resize the image and mask by this factor first, or 'auto': measured from the mask's cells so they are 1/16 to 1/2 of a block across (resized to 3/8 when not).", valueName: "auto|factor"))
     var scale: ScaleChoice = .auto
     @Flag(help: "Replace the dataset entries already in the output folder.") var force = false
 
@@ -53,16 +53,6 @@ struct Samples: ParsableCommand {
 extension Samples {
     /// A path's last component: only file names (not folders) go into dataset.json.
     static func fileName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
-}
-
-/// `--scale`: `auto` or a positive factor.
-enum ScaleChoice: ExpressibleByArgument, Equatable {
-    case auto, factor(Double)
-    init?(argument: String) {
-        if argument == "auto" { self = .auto; return }
-        guard let f = Double(argument), f > 0, f <= 16 else { return nil }
-        self = .factor(f)
-    }
 }
 
 /// A failure of `aggan samples` that is about files, not about the arguments.

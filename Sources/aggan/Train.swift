@@ -68,7 +68,8 @@ struct Train: ParsableCommand {
             guard let config else { throw ValidationError("'\(newest.path)' holds weights only") }
             options.runDirectory = dir
             options.runName = dir.name
-            let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed)
+            let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed,
+                                    scale: config.scale)
             return (try Engine(resuming: data, options: options), dir)
         }
         guard (data != nil) != (domainA != nil || domainB != nil), data != nil || (domainA != nil && domainB != nil) else {
@@ -90,7 +91,9 @@ struct Train: ParsableCommand {
         }
         options.runDirectory = dir
         options.runName = dir.name
-        let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed)
+        let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed,
+                                scale: model.fixedScale)
+        config.scale = data.scale
         let engine = try Engine(config: config, data: data, options: options)
         try dir.writeRunInfo(info)
         return (engine, dir)
@@ -101,9 +104,10 @@ struct Train: ParsableCommand {
         return try DatasetFolders(domainA: info.domainA ?? "", domainB: info.domainB ?? "")
     }
 
-    func loadData(_ info: RunInfo, channels: Int, size: Int, seed: UInt64) throws -> TrainingData {
-        try TrainingData(folders: folders(info), channels: channels, cropSize: size, seed: seed,
-                         microscopy: info.microscopyAugmentation)
+    /// The run's data at `scale`, or at the scale measured from its cells when nil.
+    func loadData(_ info: RunInfo, channels: Int, size: Int, seed: UInt64, scale: Double?) throws -> TrainingData {
+        try TrainingData.load(folders: folders(info), channels: channels, cropSize: size, seed: seed,
+                              microscopy: info.microscopyAugmentation, scale: scale)
     }
 
     func firstImageChannels(_ folder: PNGFolder) throws -> Int {

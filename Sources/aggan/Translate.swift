@@ -54,7 +54,8 @@ struct Translate: ParsableCommand {
         let translator = ImageTranslator(
             model: model, direction: direction, mode: mode,
             tau: tau ?? config?.tau ?? 0.1,
-            tiling: TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap))
+            tiling: TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap),
+            scale: config?.scale ?? 1)
         try translator.run(plan, bitDepth: bitDepth, warning: { message in
             FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
         }, progress: { item, result in

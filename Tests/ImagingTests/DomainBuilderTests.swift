@@ -71,15 +71,17 @@ final class DomainBuilderTests: XCTestCase {
         XCTAssertEqual(json, data.info)
     }
 
-    /// The automatic scale: cells from 1/8 to 1/2 of the crop as they are, others to 3/8.
+    /// The automatic scale: cells from 1/16 to 1/2 of the crop as they are, others to 3/8.
     func testCellScaleKeepsMidSizedCellsAndResizesOthers() {
         XCTAssertEqual(CellScale.factor(cellDiameter: 24, crop: 64), 1)
         XCTAssertEqual(CellScale.factor(cellDiameter: 32, crop: 64), 1)
-        XCTAssertEqual(CellScale.factor(cellDiameter: 8, crop: 64), 1)
+        XCTAssertEqual(CellScale.factor(cellDiameter: 4, crop: 64), 1)
+        XCTAssertEqual(CellScale.factor(cellDiameter: 24, crop: 256), 1, "the bundled nuclei in the paper's crop")
         XCTAssertEqual(CellScale.factor(cellDiameter: 86, crop: 64), 24.0 / 86, accuracy: 1e-12)
         XCTAssertEqual(CellScale.factor(cellDiameter: 60, crop: 128), 1)
         XCTAssertEqual(CellScale.factor(cellDiameter: 96, crop: 128), 0.5)
-        XCTAssertEqual(CellScale.factor(cellDiameter: 5, crop: 64), 4, "enlarging is bounded by 4")
+        XCTAssertEqual(CellScale.factor(cellDiameter: 3, crop: 64), 4, "enlarging is bounded by 4")
+        XCTAssertEqual(CellScale.factor(cellDiameter: 200, crop: 256), 0.48, accuracy: 1e-12)
         XCTAssertEqual(CellScale.factor(cellDiameter: nil, crop: 64), 1)
     }
 
