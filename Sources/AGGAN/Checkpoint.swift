@@ -84,7 +84,8 @@ public enum Checkpoint {
         if let c = config, (c.channels, c.ngf, c.blocks, c.ndf) != (channels, ngf, blocks, ndf) {
             throw fail("config (c \(c.channels), ngf \(c.ngf), blocks \(c.blocks), ndf \(c.ndf)) disagrees with the tensors (c \(channels), ngf \(ngf), blocks \(blocks), ndf \(ndf))")
         }
-        let model = AGGANModel(channels: channels, ngf: ngf, blocks: blocks, ndf: ndf)
+        let model = AGGANModel(channels: channels, ngf: ngf, blocks: blocks, ndf: ndf,
+                               attentionNormEpsilon: config?.attentionNormEpsilon ?? 1e-5)
         try fill(model.namedParameters, from: file, fail: fail)
         // A weights-only file from `aggan export` says whether it is the CycleGAN baseline.
         model.attentionIsOne = config?.baseline ?? (file.metadata["baseline"] == "true")

@@ -61,6 +61,10 @@ public struct Config: Codable, Sendable, Equatable {
     /// translation (1: as they are). `aggan train` chooses it from the cells' measured size
     /// (`--scale auto`, Imaging's `CellScale`) so a crop holds whole cells and background.
     public var scale: Double = 1
+    /// The eps of the attention networks' instance norms (1e-5: the spec). Instance norm
+    /// makes a network blind to a crop's contrast: a blank crop's faint noise is stretched
+    /// to look like texture. A larger eps leaves faint variation faint.
+    public var attentionNormEpsilon: Float = 1e-5
 
     public init() {}
 
@@ -68,7 +72,7 @@ public struct Config: Codable, Sendable, Equatable {
         case imageSize, channels, ngf, blocks, ndf, lambda, learningRate, epochs, iterationsPerEpoch
         case switchFraction, tau, poolSize, seed, baseline
         case freezeAttention, attentionPrior, attentionSparsity, identityWeight, attentionAverage, attentionGuide
-        case attentionGuideBalance, scale
+        case attentionGuideBalance, scale, attentionNormEpsilon
     }
 
     /// Decodes every field of the spec's model; the later options may be missing (a
@@ -97,12 +101,13 @@ public struct Config: Codable, Sendable, Equatable {
         attentionGuide = try c.decodeIfPresent(Float.self, forKey: .attentionGuide) ?? 0
         attentionGuideBalance = try c.decodeIfPresent(Bool.self, forKey: .attentionGuideBalance) ?? false
         scale = try c.decodeIfPresent(Double.self, forKey: .scale) ?? 1
+        attentionNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .attentionNormEpsilon) ?? 1e-5
     }
 
     /// Whether every option the paper lacks is at its default (the spec's model).
     public var isSpecModel: Bool {
         freezeAttention && attentionPrior == 0 && attentionSparsity == 0 && identityWeight == 0 && attentionAverage == 0
-            && attentionGuide == 0
+            && attentionGuide == 0 && attentionNormEpsilon == 1e-5
     }
 
     /// Whether the trainer keeps the average of `attentionAverage`.
@@ -151,6 +156,7 @@ public struct Config: Codable, Sendable, Equatable {
                           ("attention guide", attentionGuide)] {
             guard w >= 0, w.isFinite else { throw ConfigError("\(name) \(w) must be >= 0") }
         }
+        guard attentionNormEpsilon > 0, attentionNormEpsilon <= 1 else { throw ConfigError("attention norm epsilon \(attentionNormEpsilon) must be in (0, 1]") }
         guard scale > 0, scale <= 16 else { throw ConfigError("scale \(scale) must be in (0, 16]") }
         guard (0..<1).contains(attentionAverage) else { throw ConfigError("attention average decay \(attentionAverage) must be in [0, 1)") }
     }

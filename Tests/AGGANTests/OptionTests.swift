@@ -35,13 +35,13 @@ final class OptionTests: XCTestCase {
         var c = tinyConfig()
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
         let options = ["freezeAttention", "attentionPrior", "attentionSparsity", "identityWeight", "attentionAverage",
-                       "attentionGuide"]
+                       "attentionGuide", "attentionGuideBalance", "scale", "attentionNormEpsilon"]
         for key in options { XCTAssertNotNil(json[key], "\(key) is written") }
         let old = json.filter { !options.contains($0.key) }
         let decoded = try JSONDecoder().decode(Config.self, from: JSONSerialization.data(withJSONObject: old))
         XCTAssertEqual(decoded, c)
         c.freezeAttention = false; c.attentionPrior = 0.5; c.attentionSparsity = 0.25; c.identityWeight = 2; c.attentionAverage = 0.9
-        c.attentionGuide = 3
+        c.attentionGuide = 3; c.attentionGuideBalance = true; c.scale = 0.25; c.attentionNormEpsilon = 0.01
         XCTAssertEqual(try JSONDecoder().decode(Config.self, from: JSONEncoder().encode(c)), c)
         // A key of the spec's model is still required.
         let broken = json.filter { $0.key != "lambda" }
@@ -59,6 +59,42 @@ final class OptionTests: XCTestCase {
 
     /// freezeAttention = false: the attention networks keep learning in stage 2, while the
     /// discriminators' IN* stays skipped and frozen as in the spec.
+    /// The attention's instance-norm eps reaches every norm of both attention networks
+    /// (and no other network), and a checkpoint gives it back: the loaded model's
+    /// attention is the saved one's.
+    func testAttentionNormEpsilonReachesTheAttentionAndSurvivesACheckpoint() throws {
+        var c = tinyConfig()
+        c.attentionNormEpsilon = 0.02
+        XCTAssertFalse(c.isSpecModel)
+        let trainer = try Trainer(config: c)
+        func norms(_ m: any Module) -> [InstanceNorm] {
+            var found: [InstanceNorm] = []
+            if let n = m as? InstanceNorm { found.append(n) }
+            if let r = m as? ResidualBlock { found += [r.norm1, r.norm2] }
+            if let u = m as? ConvUnit, let n = u.norm { found.append(n) }
+            if let s = m as? Sequential { for layer in s.layers { found += norms(layer.module) } }
+            return found
+        }
+        for net in [trainer.model.attS, trainer.model.attT] as [any Module] {
+            XCTAssertEqual(norms(net).count, 6)
+            XCTAssertTrue(norms(net).allSatisfy { $0.eps == 0.02 })
+        }
+        XCTAssertTrue(norms(trainer.model.genST).allSatisfy { $0.eps == 1e-5 })
+        let (s, _) = try pair(2, channels: 1)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-eps-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("k.safetensors").path
+        try Checkpoint.save(trainer, to: path)
+        let (loaded, config, _) = try Checkpoint.loadModel(path)
+        XCTAssertEqual(config?.attentionNormEpsilon, 0.02)
+        let a = try Tensor.withoutGrad { try trainer.model.attS(s).data }, b = try Tensor.withoutGrad { try loaded.attS(s).data }
+        XCTAssertEqual(a, b)
+        let spec = AGGANModel(channels: 1, ngf: c.ngf, blocks: c.blocks, ndf: c.ndf)
+        for (p, q) in zip(spec.namedParameters, trainer.model.namedParameters) { p.tensor.data = q.tensor.data }
+        XCTAssertNotEqual(try Tensor.withoutGrad { try spec.attS(s).data }, a, "the eps changes the attention")
+    }
+
     func testUnfrozenAttentionKeepsLearningInStage2() throws {
         var config = tinyConfig()
         config.switchFraction = 0
