@@ -206,10 +206,10 @@ public enum Evaluation {
     /// `tau` defaults to the checkpoint's config (0.1 for weights-only files).
     public static func evaluate(checkpoint: String, data: String, mode: ThresholdMode = .soft, tau: Float? = nil,
                                 tiling: TilingOptions = TilingOptions()) throws -> EvaluationReport {
-        let (model, config, _) = try Checkpoint.loadModel(checkpoint)
+        let (model, config, file) = try Checkpoint.loadModel(checkpoint)
         let samples = try HeldOutSample.loadAll(root: data)
         return try evaluate(model: model, samples: samples, mode: mode, tau: tau ?? config?.tau ?? 0.1, tiling: tiling,
-                            scale: config?.scale ?? 1)
+                            scale: Checkpoint.scale(config: config, file: file))
     }
 
     /// Translates each sample's degraded image a2b with the model (mode, tau), with the

@@ -50,12 +50,12 @@ struct Translate: ParsableCommand {
     func run() throws {
         threads.apply()
         let plan = try TranslationPlan(inputs: inputs, outputDirectory: output, attentionMaps: attention, force: force)
-        let (model, config, _) = try checkpoint.load()
+        let (model, config, file) = try checkpoint.load()
         let translator = ImageTranslator(
             model: model, direction: direction, mode: mode,
             tau: tau ?? config?.tau ?? 0.1,
             tiling: TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap),
-            scale: config?.scale ?? 1)
+            scale: Checkpoint.scale(config: config, file: file))
         try translator.run(plan, bitDepth: bitDepth, warning: { message in
             FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
         }, progress: { item, result in
