@@ -84,11 +84,33 @@ public enum Checkpoint {
         if let c = config, (c.channels, c.ngf, c.blocks, c.ndf) != (channels, ngf, blocks, ndf) {
             throw fail("config (c \(c.channels), ngf \(c.ngf), blocks \(c.blocks), ndf \(c.ndf)) disagrees with the tensors (c \(channels), ngf \(ngf), blocks \(blocks), ndf \(ndf))")
         }
-        let model = AGGANModel(channels: channels, ngf: ngf, blocks: blocks, ndf: ndf)
+        let model = AGGANModel(channels: channels, ngf: ngf, blocks: blocks, ndf: ndf,
+                               attentionNormEpsilon: config?.attentionNormEpsilon
+                                   ?? Float(file.metadata["attention_norm_eps"] ?? "") ?? 1e-5)
         try fill(model.namedParameters, from: file, fail: fail)
         // A weights-only file from `aggan export` says whether it is the CycleGAN baseline.
         model.attentionIsOne = config?.baseline ?? (file.metadata["baseline"] == "true")
         return (model, config, file)
+    }
+
+    /// The metadata of a weights-only file (`aggan export`): the architecture, and what
+    /// `loadModel` and `scale(config:file:)` need beyond the tensors to give the same
+    /// outputs (baseline, image scale, the attention's norm eps).
+    public static func weightsMetadata(_ model: AGGANModel, config: Config?) -> [String: String] {
+        var meta = ["format": "aggan-weights", "channels": "\(model.channels)", "ngf": "\(model.ngf)",
+                    "blocks": "\(model.blocks)", "ndf": "\(model.ndf)"]
+        if let config {
+            meta["baseline"] = "\(config.baseline)"
+            meta["scale"] = "\(config.scale)"
+            meta["attention_norm_eps"] = "\(config.attentionNormEpsilon)"
+        }
+        return meta
+    }
+
+    /// The image scale a model file asks for (`Config.scale`): its config's, or a
+    /// weights-only file's `scale` metadata; 1 when neither says.
+    public static func scale(config: Config?, file: Safetensors.File) -> Double {
+        config?.scale ?? Double(file.metadata["scale"] ?? "") ?? 1
     }
 
     static func fill(_ params: [(name: String, tensor: Tensor)], from file: Safetensors.File, fail: (String) -> Failure) throws {

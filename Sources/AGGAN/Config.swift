@@ -51,6 +51,20 @@ public struct Config: Codable, Sendable, Equatable {
     /// (`CellPrior`: a nuclear-stain feature thresholded by Otsu's method over the domain)
     /// (0 = off, the spec).
     public var attentionGuide: Float = 0
+    /// Whether the guide balances its two classes: the prior's cell pixels weighted by
+    /// 1 / (2f) and the others by 1 / (2(1 - f)), f the fraction of cell pixels in the
+    /// domain's prior (the weights average 1 over the domain). Unbalanced, cells that
+    /// fill a tenth of the pixels leave the attention hedging below 0.5 inside them
+    /// (false: the plain cross-entropy).
+    public var attentionGuideBalance = false
+    /// Images are resized by this factor before the networks see them, in training and in
+    /// translation (1: as they are). `aggan train` chooses it from the cells' measured size
+    /// (`--scale auto`, Imaging's `CellScale`) so a crop holds whole cells and background.
+    public var scale: Double = 1
+    /// The eps of the attention networks' instance norms (1e-5: the spec). Instance norm
+    /// makes a network blind to a crop's contrast: a blank crop's faint noise is stretched
+    /// to look like texture. A larger eps leaves faint variation faint.
+    public var attentionNormEpsilon: Float = 1e-5
     /// How TIFF intensities map to the model's [0, 1] (`--normalize`: `p0.1,p99.9`,
     /// `fixed:LOW,HIGH` or `none`; Imaging's `IntensityNormalization` parses it). PNG files
     /// are always read as stored level / maximum level.
@@ -62,7 +76,7 @@ public struct Config: Codable, Sendable, Equatable {
         case imageSize, channels, ngf, blocks, ndf, lambda, learningRate, epochs, iterationsPerEpoch
         case switchFraction, tau, poolSize, seed, baseline
         case freezeAttention, attentionPrior, attentionSparsity, identityWeight, attentionAverage, attentionGuide
-        case normalize
+        case attentionGuideBalance, scale, attentionNormEpsilon, normalize
     }
 
     /// Decodes every field of the spec's model; the later options may be missing (a
@@ -89,13 +103,16 @@ public struct Config: Codable, Sendable, Equatable {
         identityWeight = try c.decodeIfPresent(Float.self, forKey: .identityWeight) ?? 0
         attentionAverage = try c.decodeIfPresent(Float.self, forKey: .attentionAverage) ?? 0
         attentionGuide = try c.decodeIfPresent(Float.self, forKey: .attentionGuide) ?? 0
+        attentionGuideBalance = try c.decodeIfPresent(Bool.self, forKey: .attentionGuideBalance) ?? false
+        scale = try c.decodeIfPresent(Double.self, forKey: .scale) ?? 1
+        attentionNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .attentionNormEpsilon) ?? 1e-5
         normalize = try c.decodeIfPresent(String.self, forKey: .normalize) ?? "p0.1,p99.9"
     }
 
     /// Whether every option the paper lacks is at its default (the spec's model).
     public var isSpecModel: Bool {
         freezeAttention && attentionPrior == 0 && attentionSparsity == 0 && identityWeight == 0 && attentionAverage == 0
-            && attentionGuide == 0
+            && attentionGuide == 0 && attentionNormEpsilon == 1e-5
     }
 
     /// Whether the trainer keeps the average of `attentionAverage`.
@@ -103,6 +120,14 @@ public struct Config: Codable, Sendable, Equatable {
 
     /// Whether stage 1 guides the attention toward the cell prior (`attentionGuide`).
     public var guidesAttention: Bool { attentionGuide > 0 && !baseline }
+
+    /// The guide's weights for cell and background pixels of a domain whose prior marks a
+    /// fraction `f` of the pixels as cells (f kept in [0.01, 0.99]); 1 and 1 unbalanced.
+    public func guideWeights(cellFraction f: Double) -> (cells: Float, background: Float) {
+        guard attentionGuideBalance else { return (1, 1) }
+        let f = min(max(f, 0.01), 0.99)
+        return (Float(0.5 / f), Float(0.5 / (1 - f)))
+    }
 
     /// A named preset (see `Preset`; docs/MODEL.md has each departure's evidence).
     public init(preset: Preset) {
@@ -136,6 +161,8 @@ public struct Config: Codable, Sendable, Equatable {
                           ("attention guide", attentionGuide)] {
             guard w >= 0, w.isFinite else { throw ConfigError("\(name) \(w) must be >= 0") }
         }
+        guard attentionNormEpsilon > 0, attentionNormEpsilon <= 1 else { throw ConfigError("attention norm epsilon \(attentionNormEpsilon) must be in (0, 1]") }
+        guard scale > 0, scale <= 16 else { throw ConfigError("scale \(scale) must be in (0, 16]") }
         guard (0..<1).contains(attentionAverage) else { throw ConfigError("attention average decay \(attentionAverage) must be in [0, 1)") }
     }
 

@@ -44,18 +44,19 @@ public final class AGGANModel: Layer {
     /// The CycleGAN baseline: the attention is fixed to 1 everywhere.
     public var attentionIsOne = false
 
-    public init(channels: Int, ngf: Int, blocks: Int, ndf: Int) {
+    public init(channels: Int, ngf: Int, blocks: Int, ndf: Int, attentionNormEpsilon: Float = 1e-5) {
         self.channels = channels; self.ngf = ngf; self.blocks = blocks; self.ndf = ndf
         genST = Generator(channels: channels, ngf: ngf, blocks: blocks)
         genTS = Generator(channels: channels, ngf: ngf, blocks: blocks)
-        attS = AttentionNet(channels: channels)
-        attT = AttentionNet(channels: channels)
+        attS = AttentionNet(channels: channels, normEpsilon: attentionNormEpsilon)
+        attT = AttentionNet(channels: channels, normEpsilon: attentionNormEpsilon)
         discS = Discriminator(channels: channels, ndf: ndf)
         discT = Discriminator(channels: channels, ndf: ndf)
     }
 
     public convenience init(_ config: Config) {
-        self.init(channels: config.channels, ngf: config.ngf, blocks: config.blocks, ndf: config.ndf)
+        self.init(channels: config.channels, ngf: config.ngf, blocks: config.blocks, ndf: config.ndf,
+                  attentionNormEpsilon: config.attentionNormEpsilon)
         attentionIsOne = config.baseline
     }
 

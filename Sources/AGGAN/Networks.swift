@@ -103,15 +103,16 @@ public final class Generator: Sequential {
 }
 
 /// Attention network A (spec table "Attention network"): c channels -> a [N, 1, H, W]
-/// soft mask in [0, 1]. Fixed widths 32/64.
+/// soft mask in [0, 1]. Fixed widths 32/64. `normEpsilon` is its instance norms' eps
+/// (`Config.attentionNormEpsilon`).
 public final class AttentionNet: Sequential {
-    public init(channels c: Int) {
+    public init(channels c: Int, normEpsilon e: Float = 1e-5) {
         super.init([
-            ("enc1", ConvUnit(Conv2D(c, 32, kernel: 7, stride: 2, reflect: 3), norm: InstanceNorm(32), .relu)),
-            ("enc2", ConvUnit(Conv2D(32, 64, kernel: 3, stride: 2, padding: 1), norm: InstanceNorm(64), .relu)),
-            ("res0", ResidualBlock(64)),
-            ("dec1", ConvUnit(Conv2D(64, 64, kernel: 3, reflect: 1), norm: InstanceNorm(64), .relu, upsample: true)),
-            ("dec2", ConvUnit(Conv2D(64, 32, kernel: 3, reflect: 1), norm: InstanceNorm(32), .relu, upsample: true)),
+            ("enc1", ConvUnit(Conv2D(c, 32, kernel: 7, stride: 2, reflect: 3), norm: InstanceNorm(32, eps: e), .relu)),
+            ("enc2", ConvUnit(Conv2D(32, 64, kernel: 3, stride: 2, padding: 1), norm: InstanceNorm(64, eps: e), .relu)),
+            ("res0", ResidualBlock(64, eps: e)),
+            ("dec1", ConvUnit(Conv2D(64, 64, kernel: 3, reflect: 1), norm: InstanceNorm(64, eps: e), .relu, upsample: true)),
+            ("dec2", ConvUnit(Conv2D(64, 32, kernel: 3, reflect: 1), norm: InstanceNorm(32, eps: e), .relu, upsample: true)),
             ("out", ConvUnit(Conv2D(32, 1, kernel: 3, reflect: 1), norm: nil, .sigmoid)),
         ])
     }

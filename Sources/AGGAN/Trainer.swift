@@ -109,11 +109,11 @@ public final class Trainer {
     /// that share no activation: the S branch (s, its translation, cycle and score) and the
     /// T branch. Each part is built and differentiated in turn, so only one branch's graph
     /// is alive at a time: the gradient is the same sum, at half the activation memory.
-    public func generatorGradients(_ s: Tensor, _ t: Tensor, stage: Int, guide: (s: Tensor, t: Tensor)? = nil)
+    public func generatorGradients(_ s: Tensor, _ t: Tensor, stage: Int, guide: AttentionGuide? = nil)
         throws -> (losses: [String: Float], pass: GeneratorPass) {
-        let bs = try branch(s, .st, stage: stage, guide: guide?.s)
+        let bs = try branch(s, .st, stage: stage, guide: guide.map { ($0.s, $0.cellFractionS) })
         try bs.total.backward()
-        let bt = try branch(t, .ts, stage: stage, guide: guide?.t)
+        let bt = try branch(t, .ts, stage: stage, guide: guide.map { ($0.t, $0.cellFractionT) })
         try bt.total.backward()
         var losses: [String: Float] = ["g_total": bs.total.item + bt.total.item]
         for (name, term) in Array(bs.terms) + Array(bt.terms) { losses[name, default: 0] += term.item }
@@ -127,7 +127,7 @@ public final class Trainer {
     /// One direction's part of L_G, for x of the source domain of `direction`: the
     /// adversarial term of its translation, lambda times its cycle term, and the options'
     /// terms that involve x (the attention on x, the identity term of the other generator).
-    func branch(_ x: Tensor, _ direction: Direction, stage: Int, guide: Tensor? = nil)
+    func branch(_ x: Tensor, _ direction: Direction, stage: Int, guide: (mask: Tensor, cellFraction: Double)? = nil)
         throws -> (terms: [String: Tensor], total: Tensor, translation: Translation, cycle: Tensor, score: Tensor) {
         let m = model
         let back: Direction = direction == .st ? .ts : .st
@@ -147,7 +147,9 @@ public final class Trainer {
             total = try total + terms["att_sparsity"]!.scaled(by: config.attentionSparsity)
         }
         if config.guidesAttention && stage == 1, let guide {
-            terms["att_guide"] = try Self.binaryCrossEntropy(tr.attention, target: guide)
+            let w = config.guideWeights(cellFraction: guide.cellFraction)
+            terms["att_guide"] = try Self.binaryCrossEntropy(tr.attention, target: guide.mask,
+                                                             positiveWeight: w.cells, negativeWeight: w.background)
             total = try total + terms["att_guide"]!.scaled(by: config.attentionGuide)
         }
         if config.identityWeight > 0 {
@@ -157,27 +159,29 @@ public final class Trainer {
         return (terms, total, tr, cycle, score)
     }
 
-    /// mean(-(p log A + (1 - p) log(1 - A))): the attention A against a 0/1 target p. Its
-    /// gradient does not vanish where A saturates at the wrong end (a squared error's
-    /// does, through the sigmoid): through the sigmoid it is A - p. The logarithms are
-    /// clamped at 1e-30, so an all-black attention (A down to about 1e-30, a logit of
-    /// -69) still feels it; an all-white one only while 1 - A is above float rounding
-    /// (a logit below about 17).
-    public static func binaryCrossEntropy(_ a: Tensor, target p: Tensor) throws -> Tensor {
-        let positive = try p * a.log(floor: 1e-30)
-        let negative = try p.scaled(by: -1).adding(1) * a.scaled(by: -1).adding(1).log(floor: 1e-30)
+    /// mean(-(wp p log A + wn (1 - p) log(1 - A))): the attention A against a 0/1 target
+    /// p, its cell pixels weighted by wp and the others by wn (1 and 1: the plain binary
+    /// cross-entropy). Its gradient does not vanish where A saturates at the wrong end (a
+    /// squared error's does, through the sigmoid): through the sigmoid it is A - p. The
+    /// logarithms are clamped at 1e-30, so an all-black attention (A down to about 1e-30, a
+    /// logit of -69) still feels it; an all-white one only while 1 - A is above float
+    /// rounding (a logit below about 17).
+    public static func binaryCrossEntropy(_ a: Tensor, target p: Tensor,
+                                          positiveWeight wp: Float = 1, negativeWeight wn: Float = 1) throws -> Tensor {
+        let positive = try (p * a.log(floor: 1e-30)).scaled(by: wp)
+        let negative = try (p.scaled(by: -1).adding(1) * a.scaled(by: -1).adding(1).log(floor: 1e-30)).scaled(by: wn)
         return try (positive + negative).mean().scaled(by: -1)
     }
 
     /// A stand-in cell prior for timing and benchmarks (the left half of each crop), when
     /// the config guides its attention: a guided step costs what it costs in training.
-    public func benchmarkGuide(_ s: Tensor, _ t: Tensor) throws -> (s: Tensor, t: Tensor)? {
+    public func benchmarkGuide(_ s: Tensor, _ t: Tensor) throws -> AttentionGuide? {
         guard config.guidesAttention else { return nil }
         func half(_ x: Tensor) throws -> Tensor {
             let h = x.shape[2], w = x.shape[3]
             return try Tensor(shape: [1, 1, h, w], data: (0..<(h * w)).map { $0 % w < w / 2 ? 1 : 0 })
         }
-        return (try half(s), try half(t))
+        return AttentionGuide(s: try half(s), t: try half(t))
     }
 
     /// mean(A * (1 - A)): 0 where every value is 0 or 1, largest (0.25) at 0.5. Its
@@ -201,7 +205,7 @@ public final class Trainer {
     /// One iteration on the pair (s, t), each [1, C, H, W] in [-1, 1], with their cell
     /// prior masks when the attention guide is on. Returns the losses.
     @discardableResult
-    public func step(_ s: Tensor, _ t: Tensor, guide: (s: Tensor, t: Tensor)? = nil) throws -> Losses {
+    public func step(_ s: Tensor, _ t: Tensor, guide: AttentionGuide? = nil) throws -> Losses {
         let stage = self.stage
         if stage == 2, let average = attentionAverage {
             // The switch: the attention freezes at its average over stage 1.
@@ -232,5 +236,17 @@ public final class Trainer {
         l.cycS = g["cyc_s"]!; l.cycT = g["cyc_t"]!; l.gTotal = g["g_total"]!
         l.dS = d.dS.item; l.dT = d.dT.item
         return l
+    }
+}
+
+/// What the attention guide compares a training pair's attention with: each crop's cell
+/// prior mask [1, 1, H, W] in 0/1, and the fraction of cell pixels in each domain's prior
+/// (the class balance of `Config.attentionGuideBalance`).
+public struct AttentionGuide {
+    public let s: Tensor, t: Tensor
+    public let cellFractionS: Double, cellFractionT: Double
+
+    public init(s: Tensor, t: Tensor, cellFractionS: Double = 0.5, cellFractionT: Double = 0.5) {
+        self.s = s; self.t = t; self.cellFractionS = cellFractionS; self.cellFractionT = cellFractionT
     }
 }

@@ -153,7 +153,8 @@ public enum Dashboard {
     static func drawHeader(_ live: TrainingSnapshot?, view: ViewState, scrub: (step: Int, position: Int, count: Int)?,
                            theme: Theme, into canvas: inout Canvas) {
         let w = canvas.width
-        let title = "aggan" + (live.map { " · " + $0.runName } ?? "")
+        // The scale chosen for the cells' size is part of what the run is: said beside its name.
+        let title = "aggan" + (live.map { " · " + $0.runName + ($0.config.scale == 1 ? "" : " · scale " + Format.value($0.config.scale)) } ?? "")
         let titleText = " " + truncated(title, to: max(5, w / 3)) + " "
         var x = canvas.put(titleText, x: 1, y: 0, style: theme.style(.title, .bold))
 

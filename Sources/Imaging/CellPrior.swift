@@ -69,7 +69,19 @@ public struct CellPrior: Sendable, Equatable, Codable {
         let areas = images.flatMap { image in
             Self.regionAreas(Self.values(image, f).map { ($0 >= th) == up }, width: image.width, height: image.height)
         }
-        medianDiameter = Stats(areas.filter { $0 >= 9 }.map { (4 * Double($0) / Double.pi).squareRoot() }).median
+        medianDiameter = Self.medianDiameter(areas: areas)
+    }
+
+    /// The median equivalent diameter (pixels) of regions of these areas, regions under
+    /// 9 pixels (speckles) left out; nil when none is left.
+    static func medianDiameter(areas: [Int]) -> Double? {
+        Stats(areas.filter { $0 >= 9 }.map { (4 * Double($0) / Double.pi).squareRoot() }).median
+    }
+
+    /// The median equivalent diameter of the 4-connected regions of a cell mask (as for
+    /// `medianDiameter`): the cells' size when a true mask is at hand.
+    public static func medianDiameter(of mask: PixelMask) -> Double? {
+        medianDiameter(areas: regionAreas(mask.bits, width: mask.width, height: mask.height))
     }
 
     public init(feature: Feature, threshold: Float, cellsAbove: Bool, cellFraction: Double, medianDiameter: Double? = nil) {
@@ -180,5 +192,18 @@ public struct CellPrior: Sendable, Equatable, Codable {
             if between > best { best = between; bestT = t }
         }
         return bestT
+    }
+}
+
+/// The scale at which the cells suit a crop: cells from 1/16 to 1/2 of the crop's side
+/// across are taken as they are; larger or smaller ones are resized to 3/8 of it (24 px
+/// for a 64 px crop, the bundled nuclei's size), so a crop holds whole cells and
+/// background. Resizing is bounded to 1/16 ... 4.
+public enum CellScale {
+    public static func factor(cellDiameter d: Double?, crop: Int) -> Double {
+        guard let d, d > 0 else { return 1 }
+        let c = Double(crop)
+        if d >= c / 16 && d <= c / 2 { return 1 }
+        return min(max(c * 3 / 8 / d, 1.0 / 16), 4)
     }
 }

@@ -23,8 +23,27 @@ public struct DomainBuildOptions: Sendable, Equatable, Codable {
     public var blurSigma: Double = 1.5
     /// Factor on the estimated background noise that is added inside the dilated mask.
     public var noiseScale: Double = 1.0
+    /// The image and mask are resized by this factor before anything else (1: as they
+    /// are); `aggan samples` chooses it from the cells' size (`CellScale`).
+    public var scale: Double = 1.0
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey { case blockSize, seed, testFraction, minimumTestBlocks, dilation, gain, blurSigma, noiseScale, scale }
+
+    /// Decodes every field; `scale` may be missing (a dataset.json written before it existed).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        blockSize = try c.decode(Int.self, forKey: .blockSize)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        testFraction = try c.decode(Double.self, forKey: .testFraction)
+        minimumTestBlocks = try c.decode(Int.self, forKey: .minimumTestBlocks)
+        dilation = try c.decode(Int.self, forKey: .dilation)
+        gain = try c.decode(Double.self, forKey: .gain)
+        blurSigma = try c.decode(Double.self, forKey: .blurSigma)
+        noiseScale = try c.decode(Double.self, forKey: .noiseScale)
+        scale = try c.decodeIfPresent(Double.self, forKey: .scale) ?? 1
+    }
 }
 
 /// A block (or any image) with its file name.
@@ -73,6 +92,8 @@ public struct DomainDatasetInfo: Sendable, Equatable, Codable {
     public var trainB: [String]
     /// Held-out blocks, sorted.
     public var test: [String]
+    /// Median equivalent diameter (pixels) of the source mask's cells, before `options.scale`.
+    public var cellDiameter: Double?
 }
 
 /// A two-domain dataset built from one image and its 0/255 cell mask.
@@ -116,16 +137,17 @@ public struct DomainDataset: Sendable, Equatable {
     }
 
     /// Builds the dataset in memory; `imageName` and `maskName` only go into `info`.
-    public init(image: Image, mask maskImage: Image, options: DomainBuildOptions = DomainBuildOptions(),
+    public init(image source: Image, mask sourceMask: Image, options: DomainBuildOptions = DomainBuildOptions(),
                 imageName: String = "image.png", maskName: String = "mask.png") throws {
-        guard maskImage.width == image.width, maskImage.height == image.height else {
-            throw ImagingError.invalid("samples", "the mask is \(maskImage.width) x \(maskImage.height), the image \(image.width) x \(image.height)")
+        guard sourceMask.width == source.width, sourceMask.height == source.height else {
+            throw ImagingError.invalid("samples", "the mask is \(sourceMask.width) x \(sourceMask.height), the image \(source.width) x \(source.height)")
         }
         let o = options
         guard o.blockSize > 0, o.dilation >= 0, o.gain.isFinite, o.blurSigma >= 0, o.noiseScale >= 0,
-              o.testFraction >= 0, o.testFraction < 1, o.minimumTestBlocks >= 1 else {
+              o.testFraction >= 0, o.testFraction < 1, o.minimumTestBlocks >= 1, o.scale > 0, o.scale <= 16 else {
             throw ImagingError.invalid("samples", "invalid options \(o)")
         }
+        let (image, maskImage) = try (rescaled(source, by: o.scale), rescaled(sourceMask, by: o.scale, isMask: true))
         let rows = image.height / o.blockSize, columns = image.width / o.blockSize
         let blocks = rows * columns
         let testCount = max(o.minimumTestBlocks, Int((o.testFraction * Double(blocks)).rounded()))
@@ -167,11 +189,12 @@ public struct DomainDataset: Sendable, Equatable {
         self.degraded = degraded
         degradedRegion = region
         info = DomainDatasetInfo(
-            image: imageName, mask: maskName, width: image.width, height: image.height,
+            image: imageName, mask: maskName, width: source.width, height: source.height,
             channels: image.channels, bitDepth: image.bitDepth, options: o,
             backgroundLevel: background.level.map(rounded6), backgroundNoise: background.noise.map(rounded6),
             gridRows: rows, gridColumns: columns,
-            trainA: a.map(name), trainB: b.map(name), test: test.map(name))
+            trainA: a.map(name), trainB: b.map(name), test: test.map(name),
+            cellDiameter: CellPrior.medianDiameter(of: PixelMask(sourceMask)).map(rounded6))
     }
 
     /// The sub-folders (and file) that `write(to:)` creates.
@@ -221,6 +244,20 @@ public struct DomainDataset: Sendable, Equatable {
 }
 
 private func rounded6(_ v: Double) -> Double { (v * 1e6).rounded() / 1e6 }
+
+/// `image` resized by `factor` (each side rounded, at least 1 pixel): bilinear, after a
+/// Gaussian blur of sigma (1/factor - 1)/2 when shrinking (against aliasing). A mask is
+/// resized the same way and thresholded at half its maximum, so it stays two-valued.
+public func rescaled(_ image: Image, by factor: Double, isMask: Bool = false) throws -> Image {
+    if factor == 1 { return image }
+    let w = max(1, Int((Double(image.width) * factor).rounded())), h = max(1, Int((Double(image.height) * factor).rounded()))
+    let smoothed = factor < 1 ? gaussianBlur(image, sigma: (1 / factor - 1) / 2) : image
+    let out = try smoothed.resized(width: w, height: h)
+    guard isMask else { return out }
+    let top = image.pixels.max() ?? 1
+    return try Image(width: w, height: h, channels: image.channels, pixels: out.pixels.map { $0 >= top / 2 && top > 0 ? top : 0 },
+                     bitDepth: image.bitDepth)
+}
 
 // MARK: - Pieces
 

@@ -207,12 +207,13 @@ public enum Evaluation {
     public static func evaluate(checkpoint: String, data: String, mode: ThresholdMode = .soft, tau: Float? = nil,
                                 tiling: TilingOptions = TilingOptions(), axes: String? = nil, channel: String? = nil,
                                 normalization: IntensityNormalization? = nil) throws -> EvaluationReport {
-        let (model, config, _) = try Checkpoint.loadModel(checkpoint)
+        let (model, config, file) = try Checkpoint.loadModel(checkpoint)
         // TIFF samples are normalised as the checkpoint's run was, unless told otherwise.
         let stored = try config.map { try IntensityNormalization(parsing: $0.normalize) } ?? .standard
         let options = ReadOptions(axes: axes, channel: channel, normalization: normalization ?? stored)
         let samples = try HeldOutSample.loadAll(root: data, options: options)
-        return try evaluate(model: model, samples: samples, mode: mode, tau: tau ?? config?.tau ?? 0.1, tiling: tiling)
+        return try evaluate(model: model, samples: samples, mode: mode, tau: tau ?? config?.tau ?? 0.1, tiling: tiling,
+                            scale: Checkpoint.scale(config: config, file: file))
     }
 
     /// Translates each sample's degraded image a2b with the model (mode, tau), with the
@@ -220,12 +221,12 @@ public enum Evaluation {
     /// against the truth. Outputs are quantized to the sample's bit depth first, as the
     /// files `aggan translate` writes would be. The model's `attentionIsOne` is restored.
     public static func evaluate(model: AGGANModel, samples: [HeldOutSample], mode: ThresholdMode, tau: Float,
-                                tiling: TilingOptions = TilingOptions()) throws -> EvaluationReport {
+                                tiling: TilingOptions = TilingOptions(), scale: Double = 1) throws -> EvaluationReport {
         guard !samples.isEmpty else { throw InferenceError("no held-out samples to evaluate") }
         guard tau.isFinite, tau >= 0, tau <= 1 else { throw InferenceError("tau must be in [0, 1], got \(tau)") }
-        let translator = ImageTranslator(model: model, direction: .st, mode: mode, tau: tau, tiling: tiling)
+        let translator = ImageTranslator(model: model, direction: .st, mode: mode, tau: tau, tiling: tiling, scale: scale)
         // A == 1 composes to G(x) whatever the mode (a threshold of 1 would otherwise zero it).
-        let fullChange = ImageTranslator(model: model, direction: .st, mode: .soft, tau: tau, tiling: tiling)
+        let fullChange = ImageTranslator(model: model, direction: .st, mode: .soft, tau: tau, tiling: tiling, scale: scale)
         let baseline = model.attentionIsOne
         defer { model.attentionIsOne = baseline }
         var results: [SampleEvaluation] = []

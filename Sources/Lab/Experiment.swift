@@ -50,6 +50,9 @@ public struct ExperimentPlan: Sendable {
     public var microscopyAugmentation = true
     /// Mean attention below this counts as an all-black failure, above 1 - this as all-white.
     public var failureMargin = 0.02
+    /// The images' scale for every run; nil: measured and chosen per run as `aggan train`
+    /// does (`TrainingData.load`), and the choice goes into the runs' configs.
+    public var scale: Double?
 
     public init(data: String, config: Config, variants: [ExperimentVariant], seeds: [UInt64], budget: ExperimentBudget) {
         self.data = data; self.config = config; self.variants = variants; self.seeds = seeds; self.budget = budget
@@ -169,8 +172,9 @@ public final class ExperimentRunner {
                 var config = plan.config
                 config.seed = seed
                 config.baseline = variant == .cyclegan
-                let data = try TrainingData(folders: folders, channels: config.channels, cropSize: config.imageSize,
-                                            seed: seed, microscopy: plan.microscopyAugmentation)
+                let data = try TrainingData.load(folders: folders, channels: config.channels, cropSize: config.imageSize,
+                                                 seed: seed, microscopy: plan.microscopyAugmentation, scale: plan.scale)
+                config.scale = data.scale
                 config.iterationsPerEpoch = data.iterationsPerEpoch
                 var options = EngineOptions()
                 options.threads = plan.threads
@@ -228,14 +232,16 @@ public final class ExperimentRunner {
                 }
                 if run.failure == nil {
                     Compute.setThreads(plan.threads)
-                    let report = try Evaluation.evaluate(model: trainer.model, samples: samples, mode: .soft, tau: config.tau)
+                    let report = try Evaluation.evaluate(model: trainer.model, samples: samples, mode: .soft, tau: config.tau,
+                                                         scale: config.scale)
                     run.summary = report.summary
                     identity = identity ?? report.summary.identity
                     truthLevel = truthLevel ?? report.summary.truthMeanInside
-                    let translator = ImageTranslator(model: trainer.model, direction: .st, mode: .soft, tau: config.tau)
+                    let translator = ImageTranslator(model: trainer.model, direction: .st, mode: .soft, tau: config.tau,
+                                                     scale: config.scale)
                     if variant == .aggan {
                         run.binary = try Evaluation.evaluate(model: trainer.model, samples: samples, mode: .binary,
-                                                             tau: config.tau).summary.model
+                                                             tau: config.tau, scale: config.scale).summary.model
                         var sum = 0.0, n = 0
                         for s in samples {
                             for v in try translator.translate(s.degraded).attentionValues { sum += Double(v); n += 1 }

@@ -259,14 +259,19 @@ public final class ImageTranslator {
     public var tau: Float
     /// When to tile.
     public var tiling: TilingOptions
+    /// The model's `Config.scale`: the networks see the input resized by it; their
+    /// attention and G(x) are resized back and composed with the input at its own size,
+    /// so pixels the mask leaves out stay exactly as they were.
+    public var scale: Double
 
     public init(model: AGGANModel, direction: Direction = .st, mode: ThresholdMode = .soft, tau: Float = 0.1,
-                tiling: TilingOptions = TilingOptions()) {
+                tiling: TilingOptions = TilingOptions(), scale: Double = 1) {
         self.model = model
         self.direction = direction
         self.mode = mode
         self.tau = tau
         self.tiling = tiling
+        self.scale = scale
     }
 
     /// Translates a [1, C, H, W] tensor in [-1, 1] of any size (C = the model's channels).
@@ -276,13 +281,38 @@ public final class ImageTranslator {
         }
         try tiling.validate()
         guard tau.isFinite else { throw InferenceError("tau must be a number, got \(tau)") }
+        guard scale > 0, scale.isFinite else { throw InferenceError("scale must be positive, got \(scale)") }
         return try Tensor.withoutGrad {
-            let h = x.shape[2], w = x.shape[3]
-            if h * w <= tiling.maxPixels || (h <= tiling.tileSize && w <= tiling.tileSize) {
-                return try whole(x)
-            }
-            return try tiled(x)
+            scale == 1 ? try atModelSize(x) : try rescaledTranslation(x)
         }
+    }
+
+    private func atModelSize(_ x: Tensor) throws -> TensorTranslation {
+        let h = x.shape[2], w = x.shape[3]
+        if h * w <= tiling.maxPixels || (h <= tiling.tileSize && w <= tiling.tileSize) {
+            return try whole(x)
+        }
+        return try tiled(x)
+    }
+
+    /// x resized by `scale` for the networks; A and G(x) resized back (bilinear), then
+    /// composed with x as `mode` says.
+    private func rescaledTranslation(_ x: Tensor) throws -> TensorTranslation {
+        let c = x.shape[1], h = x.shape[2], w = x.shape[3]
+        func image(_ t: Tensor) throws -> Image {
+            try Image(width: t.shape[3], height: t.shape[2], channels: t.shape[1], pixels: t.data)
+        }
+        func back(_ t: Tensor) throws -> Tensor {
+            try Tensor(shape: [1, t.shape[1], h, w], data: image(t).resized(width: w, height: h).pixels)
+        }
+        let small = try rescaled(image(x), by: scale)
+        guard small.width >= Self.minimumSide, small.height >= Self.minimumSide else {
+            throw InferenceError("a \(w) x \(h) image resized by the model's scale \(scale) is \(small.width) x \(small.height), under the \(Self.minimumSide) px the networks take")
+        }
+        let r = try atModelSize(Tensor(shape: [1, c, small.height, small.width], data: small.pixels))
+        let a = try back(r.attention), g = try back(r.generated)
+        return TensorTranslation(attention: a, generated: g,
+                                 composite: try AGGANModel.compose(mode.apply(a, tau: tau), g, x), tiles: r.tiles)
     }
 
     /// Translates an image: converts its channels to the model's (gray replicated,

@@ -50,13 +50,16 @@ public final class ConvTranspose2D: WeightedLayer {
     }
 }
 
-/// Instance normalisation with learnable scale (`weight`) and shift (`bias`), eps 1e-5.
+/// Instance normalisation with learnable scale (`weight`) and shift (`bias`); `eps` is
+/// added to the variance (1e-5, the spec's and PyTorch's).
 public final class InstanceNorm: Module {
     public let weight: Tensor, bias: Tensor
+    public let eps: Float
 
-    public init(_ channels: Int) {
+    public init(_ channels: Int, eps: Float = 1e-5) {
         weight = try! Tensor(shape: [channels], data: [Float](repeating: 1, count: channels), requiresGrad: true)
         bias = try! Tensor(zeros: [channels], requiresGrad: true)
+        self.eps = eps
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
@@ -65,7 +68,7 @@ public final class InstanceNorm: Module {
 
     /// activation(IN(x) + residual), in one op.
     public func callAsFunction(_ x: Tensor, residual: Tensor? = nil, activation: NormActivation) throws -> Tensor {
-        try x.instanceNorm(weight: weight, bias: bias, residual: residual, activation: activation)
+        try x.instanceNorm(weight: weight, bias: bias, eps: eps, residual: residual, activation: activation)
     }
 }
 
@@ -74,11 +77,11 @@ public final class InstanceNorm: Module {
 public final class ResidualBlock: Module {
     public let conv1: Conv2D, norm1: InstanceNorm, conv2: Conv2D, norm2: InstanceNorm
 
-    public init(_ channels: Int) {
+    public init(_ channels: Int, eps: Float = 1e-5) {
         conv1 = Conv2D(channels, channels, kernel: 3, reflect: 1)
-        norm1 = InstanceNorm(channels)
+        norm1 = InstanceNorm(channels, eps: eps)
         conv2 = Conv2D(channels, channels, kernel: 3, reflect: 1)
-        norm2 = InstanceNorm(channels)
+        norm2 = InstanceNorm(channels, eps: eps)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] {

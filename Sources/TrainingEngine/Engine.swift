@@ -1,4 +1,5 @@
 import AGGAN
+import Basics
 import Foundation
 import Imaging
 import Tensor
@@ -95,10 +96,13 @@ public final class Engine: @unchecked Sendable {
         message = Self.guideLine(trainer.config, data)
     }
 
-    /// What the attention guide takes for cells, when it is on: the first line a user sees.
+    /// The scale chosen for the cells' size and what the attention guide takes for cells,
+    /// when they apply: the first line a user sees.
     static func guideLine(_ config: Config, _ data: TrainingData) -> String? {
-        guard config.guidesAttention else { return nil }
-        return "attention guide: A: \(data.priorA.summary); B: \(data.priorB.summary)"
+        let parts = [data.scaleNote ?? (config.scale == 1 ? nil : "images resized by \(Format.value(config.scale))"),
+                     config.guidesAttention ? "attention guide: A: \(data.priorA.summary); B: \(data.priorB.summary)" : nil]
+        let line = parts.compactMap { $0 }.joined(separator: "; ")
+        return line.isEmpty ? nil : line
     }
 
     /// Continues the run in `options.runDirectory` from its newest checkpoint: the model,

@@ -22,17 +22,24 @@ public final class TrainingData {
     public private(set) lazy var priorA: CellPrior = Self.measure(imagesA)
     public private(set) lazy var priorB: CellPrior = Self.measure(imagesB)
 
-    /// Loads `folders` for a model of `channels` channels and crops of `cropSize`; TIFF
-    /// files by `read` (axes, channel, normalisation), each T or Z plane one image.
-    /// `microscopy` adds vertical flips and 90-degree rotations to the spec's augmentation.
+    /// The factor every image was resized by when loaded (`Config.scale`).
+    public let scale: Double
+    /// What `load(scale: nil)` measured and chose, for the run's first line.
+    public private(set) var scaleNote: String?
+
+    /// Loads `folders` for a model of `channels` channels and crops of `cropSize`, each
+    /// image resized by `scale`; TIFF files by `read` (axes, channel, normalisation), each
+    /// T or Z plane one image. `microscopy` adds vertical flips, 90-degree rotations and
+    /// native-resolution windows to the spec's augmentation.
     public init(folders: DatasetFolders, channels: Int, cropSize: Int, seed: UInt64, microscopy: Bool = true,
-                previewCount: Int = 4, read: ReadOptions = ReadOptions()) throws {
+                previewCount: Int = 4, scale: Double = 1, read: ReadOptions = ReadOptions()) throws {
         self.channels = channels
+        self.scale = scale
         var converted = false
         func load(_ folder: ImageFolder) throws -> [NamedImage] {
             try folder.loadAll(options: read).map { item in
                 if try item.image.conversion(toChannels: channels) == .luminance { converted = true }
-                return NamedImage(name: item.name, image: try item.image.converted(toChannels: channels))
+                return NamedImage(name: item.name, image: try rescaled(item.image.converted(toChannels: channels), by: scale))
             }
         }
         let a = try load(folders.trainA), b = try load(folders.trainB)
@@ -66,7 +73,8 @@ public final class TrainingData {
             try Tensor(shape: [1, 1, im.height, im.width], data: prior.mask(im))
         }
         return TrainingPair(s: try s.toTensor(channels: channels), t: try t.toTensor(channels: channels),
-                            guide: withGuide ? (try guide(s, priorA), try guide(t, priorB)) : nil)
+                            guide: withGuide ? AttentionGuide(s: try guide(s, priorA), t: try guide(t, priorB),
+                                                              cellFractionS: priorA.cellFraction, cellFractionT: priorB.cellFraction) : nil)
     }
 
     /// The random state for a checkpoint's metadata.
@@ -89,6 +97,43 @@ public final class TrainingData {
 }
 
 extension TrainingData {
+    /// The median diameter of the cells in the two domains' priors (the mean of the two,
+    /// or the one measured), in pixels of the loaded images; nil when neither has cells.
+    public var cellDiameter: Double? {
+        let d = [priorA.medianDiameter, priorB.medianDiameter].compactMap { $0 }
+        return d.isEmpty ? nil : d.reduce(0, +) / Double(d.count)
+    }
+
+    /// The scale `--scale auto` takes for these images (loaded at scale 1): the factor
+    /// `CellScale` gives for the cells' size, or 1 when that would leave the smallest image
+    /// under `cropSize` (resizing small blocks loses detail and gains nothing: the crop is
+    /// then a resized whole block anyway). `note` says what was measured and chosen.
+    public func automaticScale(cropSize: Int) -> (factor: Double, note: String) {
+        guard let d = cellDiameter else { return (1, "no cells found by the prior: scale 1") }
+        let f = CellScale.factor(cellDiameter: d, crop: cropSize)
+        let size = "cells ~\(Int(d.rounded())) px across"
+        if f == 1 { return (1, "\(size): scale 1") }
+        let smallest = (imagesA + imagesB).map { min($0.width, $0.height) }.min() ?? 0
+        if Double(smallest) * f < Double(cropSize) {
+            return (1, "\(size), too \(f < 1 ? "large" : "small") for the \(cropSize) px crop, but images of \(smallest) px cannot be resized by \(Format.value(f)) (build larger images, or blocks with aggan samples, which resizes them): scale 1")
+        }
+        return (f, "\(size): images resized by \(Format.value(f)) to ~\(Int((d * f).rounded())) px")
+    }
+
+    /// Loads the data resized by `scale`, or, when nil, by the factor `automaticScale`
+    /// chooses (loading twice when it is not 1); `scaleNote` then says what was chosen.
+    public static func load(folders: DatasetFolders, channels: Int, cropSize: Int, seed: UInt64, microscopy: Bool = true,
+                            scale: Double?, read: ReadOptions = ReadOptions()) throws -> TrainingData {
+        let first = try TrainingData(folders: folders, channels: channels, cropSize: cropSize, seed: seed,
+                                     microscopy: microscopy, scale: scale ?? 1, read: read)
+        guard scale == nil else { return first }
+        let (factor, note) = first.automaticScale(cropSize: cropSize)
+        let data = factor == 1 ? first : try TrainingData(folders: folders, channels: channels, cropSize: cropSize, seed: seed,
+                                                          microscopy: microscopy, scale: factor, read: read)
+        data.scaleNote = note
+        return data
+    }
+
     /// The prior of a domain's images (never empty: the loader refuses an empty domain;
     /// an empty one would get a prior that marks nothing).
     static func measure(_ images: [Image]) -> CellPrior {
@@ -99,7 +144,7 @@ extension TrainingData {
 /// One training pair and the cell prior masks of its two crops.
 public struct TrainingPair {
     public let s: Tensor, t: Tensor
-    public let guide: (s: Tensor, t: Tensor)?
+    public let guide: AttentionGuide?
 }
 
 /// The centre `size` x `size` crop (the image is first resized up if it is smaller).

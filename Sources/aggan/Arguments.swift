@@ -44,6 +44,16 @@ struct CheckpointOption: ParsableArguments {
     }
 }
 
+/// `--scale`: `auto` or a positive factor.
+enum ScaleChoice: ExpressibleByArgument, Equatable {
+    case auto, factor(Double)
+    init?(argument: String) {
+        if argument == "auto" { self = .auto; return }
+        guard let f = Double(argument), f > 0, f <= 16 else { return nil }
+        self = .factor(f)
+    }
+}
+
 /// `--axes`, `--channel`, `--normalize`: how commands that read images read TIFF files.
 struct TIFFOptions: ParsableArguments {
     @Option(help: "Axes of multi-page TIFF files whose metadata does not state them: CYX, TYX or ZYX (never guessed).")

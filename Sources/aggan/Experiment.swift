@@ -68,6 +68,7 @@ struct Experiment: ParsableCommand {
         plan.threads = threads.threads
         plan.figureCrops = figureCrops
         plan.microscopyAugmentation = !noMicroscopyAugmentation
+        plan.scale = model.fixedScale
         try plan.validate()
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         let folder = out ?? "experiments/\(stamp)"

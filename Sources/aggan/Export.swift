@@ -12,10 +12,8 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let (model, config, _) = try checkpoint.load()
-        var meta = ["format": "aggan-weights", "channels": "\(model.channels)", "ngf": "\(model.ngf)",
-                    "blocks": "\(model.blocks)", "ndf": "\(model.ndf)"]
-        if let config { meta["baseline"] = "\(config.baseline)" }
-        try Safetensors.write(Checkpoint.weightsFile(model, metadata: meta), to: output)
+        try Safetensors.write(Checkpoint.weightsFile(model, metadata: Checkpoint.weightsMetadata(model, config: config)),
+                              to: output)
         print("wrote \(output) (\(model.parameterCount) parameters)")
     }
 }

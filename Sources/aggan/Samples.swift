@@ -17,6 +17,8 @@ struct Samples: ParsableCommand {
     @Option(help: "Output folder (created if missing).") var out: String
     @Option(help: "Seed of the block assignment and the noise.") var seed: UInt64 = 0
     @Option(help: "Side of the square blocks in pixels.") var block: Int = 64
+    @Option(help: ArgumentHelp("Resize the image and mask by this factor first, or 'auto': measured from the mask's cells so they are 1/16 to 1/2 of a block across (resized to 3/8 when not).", valueName: "auto|factor"))
+    var scale: ScaleChoice = .auto
     @Flag(help: "Replace the dataset entries already in the output folder.") var force = false
 
     func validate() throws {
@@ -32,11 +34,28 @@ struct Samples: ParsableCommand {
         var options = DomainBuildOptions()
         options.seed = seed
         options.blockSize = block
-        let dataset = try DomainDataset(imageFile: image, maskFile: mask, options: options, read: tiff.read())
+        let read = try tiff.read()
+        let source = try LoadedImage(path: image, options: read).single()
+        let sourceMask = try LoadedImage(path: mask, options: ReadOptions(axes: read.axes, normalization: ReadOptions.mask.normalization)).single()
+        let diameter = CellPrior.medianDiameter(of: PixelMask(sourceMask))
+        switch scale {
+        case .auto: options.scale = CellScale.factor(cellDiameter: diameter, crop: block)
+        case .factor(let f): options.scale = f
+        }
+        let dataset = try DomainDataset(image: source, mask: sourceMask, options: options,
+                                        imageName: Self.fileName(image), maskName: Self.fileName(mask))
         try dataset.write(to: out, overwrite: force)
         let info = dataset.info
+        let size = diameter.map { String(format: "cells ~%.0f px across", $0) } ?? "no cells in the mask"
+        let resized = options.scale == 1 ? "" : String(format: ", resized by %.3g to ~%.0f px", options.scale, (diameter ?? 0) * options.scale)
+        print("\(size)\(resized) (scale \(scale == .auto ? "auto" : "given"))")
         print("wrote \(out): \(info.trainA.count) blocks in trainA, \(info.trainB.count) in trainB, \(info.test.count) held out (testA, testB_truth, testMasks), \(block) px, seed \(seed)")
     }
+}
+
+extension Samples {
+    /// A path's last component: only file names (not folders) go into dataset.json.
+    static func fileName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
 }
 
 /// A failure of `aggan samples` that is about files, not about the arguments.

@@ -70,7 +70,7 @@ struct Train: ParsableCommand {
             options.runDirectory = dir
             options.runName = dir.name
             let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed,
-                                    normalize: config.normalize)
+                                    scale: config.scale, normalize: config.normalize)
             return (try Engine(resuming: data, options: options), dir)
         }
         guard (data != nil) != (domainA != nil || domainB != nil), data != nil || (domainA != nil && domainB != nil) else {
@@ -94,7 +94,8 @@ struct Train: ParsableCommand {
         options.runDirectory = dir
         options.runName = dir.name
         let data = try loadData(info, channels: config.channels, size: config.imageSize, seed: config.seed,
-                                normalize: config.normalize)
+                                scale: model.fixedScale, normalize: config.normalize)
+        config.scale = data.scale
         let engine = try Engine(config: config, data: data, options: options)
         try dir.writeRunInfo(info)
         return (engine, dir)
@@ -105,12 +106,13 @@ struct Train: ParsableCommand {
         return try DatasetFolders(domainA: info.domainA ?? "", domainB: info.domainB ?? "")
     }
 
-    /// The run's data, read as the run says (its axes, channel and normalisation).
-    func loadData(_ info: RunInfo, channels: Int, size: Int, seed: UInt64, normalize: String) throws -> TrainingData {
+    /// The run's data at `scale`, or at the scale measured from its cells when nil; read as
+    /// the run says (its axes, channel and normalisation).
+    func loadData(_ info: RunInfo, channels: Int, size: Int, seed: UInt64, scale: Double?, normalize: String) throws -> TrainingData {
         let read = ReadOptions(axes: info.axes, channel: info.channel,
                                normalization: try IntensityNormalization(parsing: normalize))
-        return try TrainingData(folders: folders(info), channels: channels, cropSize: size, seed: seed,
-                                microscopy: info.microscopyAugmentation, read: read)
+        return try TrainingData.load(folders: folders(info), channels: channels, cropSize: size, seed: seed,
+                                     microscopy: info.microscopyAugmentation, scale: scale, read: read)
     }
 
 }

@@ -56,12 +56,13 @@ struct Translate: ParsableCommand {
         threads.apply()
         let plan = try TranslationPlan(inputs: inputs, outputDirectory: output, attentionMaps: attention, force: force,
                                        format: format)
-        let (model, config, _) = try checkpoint.load()
+        let (model, config, file) = try checkpoint.load()
         let read = try tiff.read(stored: config?.normalize)
         let translator = ImageTranslator(
             model: model, direction: direction, mode: mode,
             tau: tau ?? config?.tau ?? 0.1,
-            tiling: TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap))
+            tiling: TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap),
+            scale: Checkpoint.scale(config: config, file: file))
         try translator.run(plan, bitDepth: bitDepth, read: read, warning: { message in
             FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
         }, progress: { item, result in

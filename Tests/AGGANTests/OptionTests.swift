@@ -35,13 +35,13 @@ final class OptionTests: XCTestCase {
         var c = tinyConfig()
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
         let options = ["freezeAttention", "attentionPrior", "attentionSparsity", "identityWeight", "attentionAverage",
-                       "attentionGuide"]
+                       "attentionGuide", "attentionGuideBalance", "scale", "attentionNormEpsilon"]
         for key in options { XCTAssertNotNil(json[key], "\(key) is written") }
         let old = json.filter { !options.contains($0.key) }
         let decoded = try JSONDecoder().decode(Config.self, from: JSONSerialization.data(withJSONObject: old))
         XCTAssertEqual(decoded, c)
         c.freezeAttention = false; c.attentionPrior = 0.5; c.attentionSparsity = 0.25; c.identityWeight = 2; c.attentionAverage = 0.9
-        c.attentionGuide = 3
+        c.attentionGuide = 3; c.attentionGuideBalance = true; c.scale = 0.25; c.attentionNormEpsilon = 0.01
         XCTAssertEqual(try JSONDecoder().decode(Config.self, from: JSONEncoder().encode(c)), c)
         // A key of the spec's model is still required.
         let broken = json.filter { $0.key != "lambda" }
@@ -59,6 +59,42 @@ final class OptionTests: XCTestCase {
 
     /// freezeAttention = false: the attention networks keep learning in stage 2, while the
     /// discriminators' IN* stays skipped and frozen as in the spec.
+    /// The attention's instance-norm eps reaches every norm of both attention networks
+    /// (and no other network), and a checkpoint gives it back: the loaded model's
+    /// attention is the saved one's.
+    func testAttentionNormEpsilonReachesTheAttentionAndSurvivesACheckpoint() throws {
+        var c = tinyConfig()
+        c.attentionNormEpsilon = 0.02
+        XCTAssertFalse(c.isSpecModel)
+        let trainer = try Trainer(config: c)
+        func norms(_ m: any Module) -> [InstanceNorm] {
+            var found: [InstanceNorm] = []
+            if let n = m as? InstanceNorm { found.append(n) }
+            if let r = m as? ResidualBlock { found += [r.norm1, r.norm2] }
+            if let u = m as? ConvUnit, let n = u.norm { found.append(n) }
+            if let s = m as? Sequential { for layer in s.layers { found += norms(layer.module) } }
+            return found
+        }
+        for net in [trainer.model.attS, trainer.model.attT] as [any Module] {
+            XCTAssertEqual(norms(net).count, 6)
+            XCTAssertTrue(norms(net).allSatisfy { $0.eps == 0.02 })
+        }
+        XCTAssertTrue(norms(trainer.model.genST).allSatisfy { $0.eps == 1e-5 })
+        let (s, _) = try pair(2, channels: 1)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-eps-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("k.safetensors").path
+        try Checkpoint.save(trainer, to: path)
+        let (loaded, config, _) = try Checkpoint.loadModel(path)
+        XCTAssertEqual(config?.attentionNormEpsilon, 0.02)
+        let a = try Tensor.withoutGrad { try trainer.model.attS(s).data }, b = try Tensor.withoutGrad { try loaded.attS(s).data }
+        XCTAssertEqual(a, b)
+        let spec = AGGANModel(channels: 1, ngf: c.ngf, blocks: c.blocks, ndf: c.ndf)
+        for (p, q) in zip(spec.namedParameters, trainer.model.namedParameters) { p.tensor.data = q.tensor.data }
+        XCTAssertNotEqual(try Tensor.withoutGrad { try spec.attS(s).data }, a, "the eps changes the attention")
+    }
+
     func testUnfrozenAttentionKeepsLearningInStage2() throws {
         var config = tinyConfig()
         config.switchFraction = 0
@@ -188,7 +224,7 @@ final class OptionTests: XCTestCase {
         let p = try Tensor(shape: [1, 1, s.shape[2], side], data: (0..<plane).map { $0 % side < side / 2 ? 1 : 0 })
         let trainer = try Trainer(config: c)
         let unguided = try Trainer(config: tinyConfig())
-        let (g, pass) = try trainer.generatorGradients(s, t, stage: 1, guide: (p, p))
+        let (g, pass) = try trainer.generatorGradients(s, t, stage: 1, guide: AttentionGuide(s: p, t: p))
         let (spec, _) = try unguided.generatorGradients(s, t, stage: 1)
         func bce(_ a: [Float]) -> Double {
             zip(a, p.data).reduce(0.0) { acc, x in
@@ -198,8 +234,22 @@ final class OptionTests: XCTestCase {
         let byHand = bce(pass.aS.data) + bce(pass.aT.data)
         XCTAssertEqual(Double(g["att_guide"]!), byHand, accuracy: 1e-4)
         XCTAssertEqual(Double(g["g_total"]! - spec["g_total"]!), 2 * byHand, accuracy: 1e-3)
-        let (stage2, _) = try trainer.generatorGradients(s, t, stage: 2, guide: (p, p))
+        let (stage2, _) = try trainer.generatorGradients(s, t, stage: 2, guide: AttentionGuide(s: p, t: p))
         XCTAssertNil(stage2["att_guide"], "no guide in stage 2")
+
+        // Balanced: cells weighted 1/(2f), background 1/(2(1-f)), f of each domain's prior.
+        var cb = c
+        cb.attentionGuideBalance = true
+        let balanced = try Trainer(config: cb)
+        let (gb, passB) = try balanced.generatorGradients(s, t, stage: 1, guide: AttentionGuide(s: p, t: p, cellFractionS: 0.2, cellFractionT: 0.5))
+        func weighted(_ a: [Float], _ f: Double) -> Double {
+            zip(a, p.data).reduce(0.0) { acc, x in
+                acc - (Double(x.1) * log(max(Double(x.0), 1e-6)) / (2 * f) + (1 - Double(x.1)) * log(max(1 - Double(x.0), 1e-6)) / (2 * (1 - f)))
+            } / Double(a.count)
+        }
+        let balancedByHand = weighted(passB.aS.data, 0.2) + weighted(passB.aT.data, 0.5)
+        XCTAssertEqual(Double(gb["att_guide"]!), balancedByHand, accuracy: 1e-4)
+        XCTAssertNotEqual(Double(gb["att_guide"]!), bce(passB.aS.data) + bce(passB.aT.data), accuracy: 1e-3, "the weights change the sum")
 
         // Guided steps with a large weight: the cross-entropy falls.
         c.attentionGuide = 50
@@ -208,7 +258,7 @@ final class OptionTests: XCTestCase {
             try Tensor.withoutGrad { try Trainer.binaryCrossEntropy(guided.model.attS(s), target: p).item }
         }
         let before = try loss()
-        for _ in 0..<8 { try guided.step(s, t, guide: (p, p)) }
+        for _ in 0..<8 { try guided.step(s, t, guide: AttentionGuide(s: p, t: p)) }
         XCTAssertLessThan(try loss(), before * 0.9)
     }
 
@@ -224,7 +274,7 @@ final class OptionTests: XCTestCase {
             let trainer = try Trainer(config: c)
             let bias = try XCTUnwrap(trainer.model.attentionParameters.first { $0.name.hasPrefix("att_s.out.") && $0.name.hasSuffix("bias") }?.tensor)
             bias.data = [Float](repeating: -30, count: bias.count)
-            try trainer.step(s, t, guide: guide > 0 ? (p, p) : nil)
+            try trainer.step(s, t, guide: guide > 0 ? AttentionGuide(s: p, t: p) : nil)
             return bias.data[0]
         }
         let unguided = try biasAfterOneStep(guide: 0), guided = try biasAfterOneStep(guide: 1)

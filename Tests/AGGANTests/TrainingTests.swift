@@ -202,5 +202,24 @@ final class WeightsFileTests: XCTestCase {
             XCTAssertEqual(loaded.attentionIsOne, baseline)
         }
     }
+
+    /// An export keeps what the outputs depend on beyond the tensors: the attention's
+    /// norm eps rebuilds the same attention, and the image scale comes back.
+    func testAnExportKeepsTheScaleAndTheAttentionNormEps() throws {
+        var c = Config()
+        c.channels = 1; c.ngf = 4; c.blocks = 1; c.ndf = 4; c.scale = 0.5; c.attentionNormEpsilon = 0.01
+        let trainer = try Trainer(config: c)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-weights-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("w.safetensors").path
+        try Safetensors.write(Checkpoint.weightsFile(trainer.model, metadata: Checkpoint.weightsMetadata(trainer.model, config: c)),
+                              to: path)
+        let (loaded, config, file) = try Checkpoint.loadModel(path)
+        XCTAssertNil(config)
+        XCTAssertEqual(Checkpoint.scale(config: config, file: file), 0.5)
+        let x = try Tensor(shape: [1, 1, 16, 16], data: (0..<256).map { Float($0 % 7) / 7 - 0.5 })
+        XCTAssertEqual(try Tensor.withoutGrad { try loaded.attS(x).data }, try Tensor.withoutGrad { try trainer.model.attS(x).data })
+    }
 }
 

@@ -305,3 +305,44 @@ final class LossHistoryTests: XCTestCase {
         XCTAssertEqual(LossHistory().points(after: 0), [])
     }
 }
+
+extension EngineTests {
+    /// `--scale auto`: images whose cells are too large for the crop are resized so the
+    /// cells come out at 3/8 of it; mid-sized cells, or images too small to shrink, keep
+    /// scale 1; the note says what was measured and chosen.
+    func testAutomaticScaleResizesLargeCells() throws {
+        func dataset(_ name: String, side: Int, radius: Int) throws -> DatasetFolders {
+            let root = dir.appendingPathComponent(name)
+            for sub in ["trainA", "trainB"] {
+                let d = root.appendingPathComponent(sub)
+                try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+                for i in 0..<2 {
+                    // Bright discs on a dark background, a few per image.
+                    let centres = [(side / 4, side / 4), (3 * side / 4, 3 * side / 4), (side / 4 + i, 3 * side / 4)]
+                    let px = (0..<(side * side)).map { k -> Float in
+                        let x = k % side, y = k / side
+                        return centres.contains { (x - $0.0) * (x - $0.0) + (y - $0.1) * (y - $0.1) <= radius * radius } ? 0.8 : 0.1
+                    }
+                    try Image(width: side, height: side, channels: 1, pixels: px).writePNG(to: d.appendingPathComponent("im\(i).png").path)
+                }
+            }
+            return try DatasetFolders(cycleGANRoot: root.path)
+        }
+        // Discs 40 px across in 160 px images, 32 px crops: resized by about 12/40.
+        let large = try TrainingData.load(folders: dataset("large", side: 160, radius: 20), channels: 1, cropSize: 32, seed: 1, scale: nil)
+        XCTAssertEqual(large.scale, 0.3, accuracy: 0.05)
+        XCTAssertEqual(large.imagesA[0].width, Int((160 * large.scale).rounded()))
+        XCTAssertTrue(large.scaleNote?.contains("resized by") == true, large.scaleNote ?? "no note")
+        XCTAssertEqual(try XCTUnwrap(large.cellDiameter), 12, accuracy: 2, "the priors of the resized images")
+        // Discs 18 px across in 46 px images cannot shrink below the crop: scale 1, and the note says why.
+        let blocks = try TrainingData.load(folders: dataset("blocks", side: 46, radius: 9), channels: 1, cropSize: 32, seed: 1, scale: nil)
+        XCTAssertEqual(blocks.scale, 1)
+        XCTAssertTrue(blocks.scaleNote?.contains("cannot be resized") == true, blocks.scaleNote ?? "no note")
+        // Cells of a suitable size: scale 1; a given scale is taken as it is, with no note.
+        let fine = try TrainingData.load(folders: dataset("fine", side: 96, radius: 5), channels: 1, cropSize: 32, seed: 1, scale: nil)
+        XCTAssertEqual(fine.scale, 1)
+        let given = try TrainingData.load(folders: dataset("given", side: 96, radius: 5), channels: 1, cropSize: 32, seed: 1, scale: 0.5)
+        XCTAssertEqual([given.scale, Double(given.imagesB[1].width)], [0.5, 48])
+        XCTAssertNil(given.scaleNote)
+    }
+}

@@ -135,4 +135,34 @@ final class DatasetTests: XCTestCase {
         }
         XCTAssertGreaterThan(seen.count, 20, "the draws vary")
     }
+
+    /// With `nativeWindow`, an image larger than the load size gives a window at its own
+    /// resolution (then the usual crop): a pixel-exact piece of it, not a squashed whole.
+    /// An image of the load size or smaller takes the spec's path and draws.
+    func testNativeWindowKeepsTheResolutionOfLargeImages() throws {
+        let image = try makeImage(width: 20, height: 15, channels: 1) { _, y, x in Float(y * 20 + x) / 300 }
+        let augment = try Augmentation(cropSize: 4, loadSize: 6, horizontalFlip: false, nativeWindow: true)
+        var positions = Set<String>()
+        for seed in UInt64(0)..<30 {
+            var rng = SplitMix64(seed: seed), replay = rng
+            let out = try augment.apply(to: image, rng: &rng)
+            let wx = replay.nextInt(below: 15), wy = replay.nextInt(below: 10)
+            let x = replay.nextInt(below: 3), y = replay.nextInt(below: 3)
+            XCTAssertEqual(out, try image.cropped(x: wx + x, y: wy + y, width: 4, height: 4), "seed \(seed)")
+            XCTAssertEqual(rng, replay)
+            positions.insert("\(wx + x),\(wy + y)")
+        }
+        XCTAssertGreaterThan(positions.count, 20, "windows from all over the image")
+        // The spec's path for a 6 x 6 image: resize (none) and crop, no window draws.
+        let small = try makeImage(width: 6, height: 6, channels: 1) { _, y, x in Float(y * 6 + x) / 36 }
+        var rng = SplitMix64(seed: 7), replay = rng
+        let out = try augment.apply(to: small, rng: &rng)
+        let x = replay.nextInt(below: 3), y = replay.nextInt(below: 3)
+        XCTAssertEqual(out, try small.cropped(x: x, y: y, width: 4, height: 4))
+        // Without the option a large image is resized whole (the spec).
+        let spec = try Augmentation(cropSize: 4, loadSize: 6, horizontalFlip: false)
+        var r2 = SplitMix64(seed: 7)
+        XCTAssertEqual(try spec.apply(to: image, rng: &r2).width, 4)
+        XCTAssertNotEqual(try spec.apply(to: image, rng: &r2), try image.cropped(x: 0, y: 0, width: 4, height: 4))
+    }
 }

@@ -51,6 +51,40 @@ final class DomainBuilderTests: XCTestCase {
         XCTAssertEqual(Set(data.testMasks[0].image.pixels).subtracting([0, 1]), [])
     }
 
+    /// `scale` resizes the image and its mask before the blocks are cut; dataset.json keeps
+    /// the factor and the source cells' size, and the mask stays 0/1.
+    func testScaleResizesBeforeTheBlocks() throws {
+        let (image, mask) = try cells()
+        var o = options(seed: 3)
+        o.scale = 0.5
+        o.blockSize = 32
+        let data = try DomainDataset(image: image, mask: mask, options: o)
+        XCTAssertEqual([data.info.gridRows, data.info.gridColumns], [3, 4], "256 x 192 halved is 128 x 96: 4 x 3 blocks of 32")
+        XCTAssertEqual([data.degraded.width, data.degraded.height], [128, 96])
+        XCTAssertEqual(data.info.options.scale, 0.5)
+        let source = try XCTUnwrap(data.info.cellDiameter)
+        XCTAssertGreaterThan(source, 11, "discs of radius 6, some touching")
+        XCTAssertEqual(Set(data.testMasks.flatMap(\.image.pixels)).subtracting([0, 1]), [])
+        let halved = try XCTUnwrap(CellPrior.medianDiameter(of: PixelMask(rescaled(mask, by: 0.5, isMask: true))))
+        XCTAssertEqual(halved, source / 2, accuracy: source * 0.1)
+        let json = try JSONDecoder().decode(DomainDatasetInfo.self, from: JSONEncoder().encode(data.info))
+        XCTAssertEqual(json, data.info)
+    }
+
+    /// The automatic scale: cells from 1/16 to 1/2 of the crop as they are, others to 3/8.
+    func testCellScaleKeepsMidSizedCellsAndResizesOthers() {
+        XCTAssertEqual(CellScale.factor(cellDiameter: 24, crop: 64), 1)
+        XCTAssertEqual(CellScale.factor(cellDiameter: 32, crop: 64), 1)
+        XCTAssertEqual(CellScale.factor(cellDiameter: 4, crop: 64), 1)
+        XCTAssertEqual(CellScale.factor(cellDiameter: 24, crop: 256), 1, "the bundled nuclei in the paper's crop")
+        XCTAssertEqual(CellScale.factor(cellDiameter: 86, crop: 64), 24.0 / 86, accuracy: 1e-12)
+        XCTAssertEqual(CellScale.factor(cellDiameter: 60, crop: 128), 1)
+        XCTAssertEqual(CellScale.factor(cellDiameter: 96, crop: 128), 0.5)
+        XCTAssertEqual(CellScale.factor(cellDiameter: 3, crop: 64), 4, "enlarging is bounded by 4")
+        XCTAssertEqual(CellScale.factor(cellDiameter: 200, crop: 256), 0.48, accuracy: 1e-12)
+        XCTAssertEqual(CellScale.factor(cellDiameter: nil, crop: 64), 1)
+    }
+
     func testDegradationOnlyInsideDilatedMask() throws {
         let (image, mask) = try cells()
         let data = try DomainDataset(image: image, mask: mask, options: options(seed: 5))

@@ -204,6 +204,35 @@ final class InferenceTests: XCTestCase {
         XCTAssertEqual(single.composite.data, whole.composite.data)
     }
 
+    /// With a scale the networks see the resized input; their attention and G(x) come back
+    /// at the input's size and are composed with the input itself, so a mask of 0 leaves
+    /// every pixel exactly as it was.
+    func testScaledTranslationComposesAtTheInputsSize() throws {
+        let model = AGGANModel(F.tinyConfig())
+        model.initialize(seed: 5)
+        let image = try F.cells(width: 96, height: 80, seed: 7)
+        let x = try image.toTensor(channels: 1)
+        let r = try ImageTranslator(model: model, tiling: .never, scale: 0.5).translate(tensor: x)
+        XCTAssertEqual(r.attention.shape, [1, 1, 80, 96])
+        XCTAssertEqual(r.composite.shape, [1, 1, 80, 96])
+        // The attention is the half-size model's, resized back.
+        let small = try ImageTranslator(model: model, tiling: .never).translate(tensor: rescaled(image, by: 0.5).toTensor(channels: 1))
+        let up = try Image(width: 48, height: 40, channels: 1, pixels: small.attention.data).resized(width: 96, height: 80).pixels
+        func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
+        XCTAssertLessThan(maxDiff(r.attention.data, up), 1e-5)
+        let composed = try AGGANModel.compose(r.attention, r.generated, x)
+        XCTAssertEqual(maxDiff(r.composite.data, composed.data), 0)
+        // Binary mode with a threshold above every attention value: the input, exactly.
+        let top = r.attention.data.max() ?? 1
+        let none = try ImageTranslator(model: model, mode: .binary, tau: min(top + 0.001, 0.999), tiling: .never, scale: 0.5)
+            .translate(tensor: x)
+        XCTAssertTrue(none.composite.data == x.data, "pixels outside the mask changed")
+        // Too small once resized: a clear error.
+        F.assertThrows(["scale 0.05", "under the 8 px"]) {
+            _ = try ImageTranslator(model: model, tiling: .never, scale: 0.05).translate(tensor: x)
+        }
+    }
+
     // MARK: Batch translation (`aggan translate`)
 
     func testTranslateWritesFilesOfTheInputsSizeAndDepth() throws {

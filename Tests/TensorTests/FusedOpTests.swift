@@ -93,6 +93,24 @@ final class FusedOpTests: XCTestCase {
         }
     }
 
+    /// A large eps (the attention option): gradients still match finite differences, and a
+    /// faint plane stays faint instead of being stretched to unit variance.
+    func testInstanceNormWithLargeEps() throws {
+        let x = try Tensor(shape: [1, 2, 4, 5], data: rng.values(40).map { $0 * 0.3 }, requiresGrad: true)
+        let w = try Tensor(shape: [2], data: rng.values(2, 0.5, 1.5), requiresGrad: true), b = try tensor([2], &rng)
+        try checkGradients("instanceNorm, eps 0.05", inputs: [x, w, b]) {
+            try $0[0].instanceNorm(weight: $0[1], bias: $0[2], eps: 0.05)
+        }
+        let faint = try Tensor(shape: [1, 1, 4, 4], data: (0..<16).map { Float($0 % 2) * 0.02 })
+        let one = try Tensor(shape: [1], data: [1]), zero = try Tensor(zeros: [1])
+        func spread(_ eps: Float) throws -> Float {
+            let y = try Tensor.withoutGrad { try faint.instanceNorm(weight: one, bias: zero, eps: eps) }
+            return (y.data.max() ?? 0) - (y.data.min() ?? 0)
+        }
+        XCTAssertGreaterThan(try spread(1e-5), 1.5, "the spec's eps stretches faint noise to +-1")
+        XCTAssertLessThan(try spread(1e-2), 0.25, "a large eps leaves it faint")
+    }
+
     /// Fused and separate forms agree on values and on every gradient.
     func testFusedInstanceNormMatchesSeparateOps() throws {
         let x = try tensor([2, 4, 6, 5], &rng), r = try tensor([2, 4, 6, 5], &rng)
