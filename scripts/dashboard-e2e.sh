@@ -177,6 +177,16 @@ run_size() {
     T send-keys -t e2e t
     if wait_for 10 mode_is_not "$mode0"; then pass "$tag t: mode $mode0 -> $(mode_now)"; else fail "$tag t: mode stays '$mode0'"; fi
 
+    # Zoom through the four images and back; the display stretch off and on.
+    T send-keys -t e2e z
+    if wait_for 5 has "Zoom A→B input"; then pass "$tag z: input zoomed"; else fail "$tag z: no zoom"; fi
+    T send-keys -t e2e z z z z
+    if wait_for 5 hasnt "Zoom A→B"; then pass "$tag z x5: back to the strips"; else fail "$tag z x5: still zoomed"; fi
+    T send-keys -t e2e c
+    if wait_for 5 has "raw levels"; then pass "$tag c: stretch off (raw levels)"; else fail "$tag c: no 'raw levels'"; fi
+    T send-keys -t e2e c
+    if wait_for 5 hasnt "raw levels"; then pass "$tag c again: stretch on"; else fail "$tag c again: still raw"; fi
+
     # Help on and off.
     T send-keys -t e2e '?'
     if wait_for 5 has "any key closes this help"; then pass "$tag ?: help shown"; else fail "$tag ?: help shown"; fi
@@ -257,7 +267,52 @@ run_signals() {
     T kill-server >/dev/null 2>&1
 }
 
+# aggan view on two finished runs: both legends, scrubbing to the first preview (the first
+# checkpoint's step) changes the previews, q exits 0 and restores the terminal.
+run_view() {
+    local tag="[view]"
+    local R1="$WORK/view-one" R2="$WORK/view-two"
+    for r in "$R1" "$R2"; do
+        "$AGGAN_BIN" train --data "$DATA" --size 32 --ngf 4 --blocks 1 --ndf 8 --max-steps 6 --preview-every 3 \
+            --preview-png-every 3 --checkpoint-every 3 --headless --threads 1 --run-dir "$r" >/dev/null 2>&1 \
+            || { fail "$tag training $r"; return; }
+    done
+    [ -f "$R1/previews/step-0000003.png" ] && [ -f "$R1/checkpoints/step-0000003.safetensors" ] \
+        && pass "$tag two runs with previews at the first checkpoint" || { fail "$tag no preview at step 3"; return; }
+    T kill-server >/dev/null 2>&1
+    T -f /dev/null new-session -d -s e2e -x 160 -y 50 \
+        "env -i PATH='$PATH' HOME='$WORK' TERM=screen-256color LANG=C.UTF-8 PS1='e2e\$ ' bash --norc --noprofile"
+    T set-option -g status off >/dev/null
+    sleep 0.3
+    T send-keys -t e2e "cd '$ROOT' && '$AGGAN_BIN' view '$R1' '$R2'; echo EXIT=\$?" Enter
+    if wait_for 30 has "VIEW"; then pass "$tag opens read-only"; else fail "$tag opens"; pane; return; fi
+    if has "━ view-one" && has "━ view-two"; then pass "$tag both legends on screen"; else fail "$tag legends"; pane; fi
+    local before after
+    before=$(T capture-pane -e -p -t e2e | sed -n '/Preview A→B/,$p' | head -14 | md5sum)
+    T send-keys -t e2e Left
+    if wait_for 5 has "HISTORY step 3"; then pass "$tag ←: scrubbed to step 3"; else fail "$tag ←: no history"; pane; fi
+    after=$(T capture-pane -e -p -t e2e | sed -n '/Preview A→B/,$p' | head -14 | md5sum)
+    [ "$before" != "$after" ] && has "preview  step 3" && pass "$tag the previews changed" || fail "$tag previews unchanged"
+    T send-keys -t e2e q
+    if wait_for 10 has "EXIT="; then
+        has "EXIT=0" && pass "$tag q exits 0" || fail "$tag exit: $(pane | grep -o 'EXIT=[0-9]*')"
+    else
+        fail "$tag q did not exit"; pane; return
+    fi
+    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
+    sleep 1
+    local modes
+    modes=$(pane | grep -E 'icanon' | head -1)
+    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
+        pass "$tag terminal restored: $modes"
+    else
+        fail "$tag terminal modes: '$modes'"
+    fi
+    T kill-server >/dev/null 2>&1
+}
+
 run_size 80 24 y
 run_size 160 50 n
 run_signals
+run_view
 finish

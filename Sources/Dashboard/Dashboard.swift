@@ -110,8 +110,11 @@ public enum Dashboard {
     ///   - colors: what the terminal shows. With 16 colours or fewer the preview images are
     ///     drawn in ASCII (a ramp of 10 levels says more than 4 greys) and the theme's
     ///     background is left to the terminal; with none the attention map is ASCII too.
+    ///   - runs: several runs' curves to overlay, one colour each, on the loss charts
+    ///     (g_total above, the mean of d_s and d_t below) instead of the live run's terms.
     public static func render(_ live: TrainingSnapshot?, view: ViewState, history: [TrainingSnapshot] = [],
-                              size: Size, theme: Theme, colors: ColorDepth = .truecolor) -> Canvas {
+                              size: Size, theme: Theme, colors: ColorDepth = .truecolor,
+                              runs: [RunCurves] = []) -> Canvas {
         let colorless = colors == .none
         let fewColors = colors == .none || colors == .ansi16
         var theme = theme
@@ -131,7 +134,7 @@ public enum Dashboard {
 
         drawFrame(layout, theme: theme, into: &canvas)
         drawHeader(live, view: view, scrub: scrub, theme: theme, into: &canvas)
-        drawLosses(live, view: view, cursorStep: scrub?.step, layout: layout, theme: theme, into: &canvas)
+        drawLosses(live, view: view, cursorStep: scrub?.step, layout: layout, theme: theme, runs: runs, into: &canvas)
         drawAttention(shown, view: view, layout: layout, theme: theme, colorless: colorless, into: &canvas)
         drawHealth(live, layout: layout, theme: theme, into: &canvas)
         drawPreview(shown, live: live, view: view, scrub: scrub, layout: layout, theme: theme,
@@ -180,6 +183,7 @@ public enum Dashboard {
     /// The state word at the right of the header.
     static func stateBadge(_ live: TrainingSnapshot?, view: ViewState) -> (String, ThemeKey) {
         guard let live else { return ("STARTING", .inactiveFg) }
+        if view.readOnly { return ("VIEW", .statusPaused) }
         switch live.state {
         case .finished: return ("FINISHED", .statusRunning)
         case .stopped: return ("STOPPED", .statusPaused)
@@ -241,7 +245,7 @@ public enum Dashboard {
 
 
     static func drawLosses(_ live: TrainingSnapshot?, view: ViewState, cursorStep: Int?, layout: DashboardLayout,
-                           theme: Theme, into canvas: inout Canvas) {
+                           theme: Theme, runs: [RunCurves] = [], into canvas: inout Canvas) {
         let r = layout.losses
         let x = canvas.put("Losses", x: r.x, y: r.y, style: theme.style(.lossBox, .bold))
         var settings: [String] = [view.smoothing > 0 ? "EMA \(Format.value(view.smoothing))" : "raw"]
@@ -259,12 +263,29 @@ public enum Dashboard {
         let points = live.history.points
         let perEpoch = Double(max(1, live.config.iterationsPerEpoch))
         func xValue(_ step: Int) -> Double { view.xAxis == .epoch ? Double(step) / perEpoch : Double(step) }
-        let xs = points.map { xValue($0.step) }
+        var xs = points.map { xValue($0.step) }
         let maxPoints = max(64, charts.width * 8)
-        let generator = lossSeries(points, xs: xs, terms: LossTerm.generator, firstColor: 0,
+        var generator = lossSeries(points, xs: xs, terms: LossTerm.generator, firstColor: 0,
                                    smoothing: view.smoothing, maxPoints: maxPoints)
-        let discriminator = lossSeries(points, xs: xs, terms: LossTerm.discriminator, firstColor: 5,
+        var discriminator = lossSeries(points, xs: xs, terms: LossTerm.discriminator, firstColor: 5,
                                        smoothing: view.smoothing, maxPoints: maxPoints)
+        if runs.count > 1 {
+            // One colour per run, named by its folder: g_total above, (d_s + d_t) / 2 below.
+            generator = []
+            discriminator = []
+            for (i, run) in runs.enumerated() {
+                let p = run.history.points
+                let rx = p.map { xValue($0.step) }
+                let g = p.map { Double($0.losses[.gTotal]) }
+                let d = p.map { (Double($0.losses[.dS]) + Double($0.losses[.dT])) / 2 }
+                generator.append(series(run.name, xs: rx, ys: g, color: i, smoothing: view.smoothing,
+                                        maxPoints: maxPoints))
+                discriminator.append(series(run.name, xs: rx, ys: d, color: i, smoothing: view.smoothing,
+                                            maxPoints: maxPoints))
+                xs += rx
+            }
+            xs.sort()
+        }
 
         var markers: [ChartMarker] = []
         let lastCheckpoint = live.checkpointSteps.last
@@ -310,17 +331,21 @@ public enum Dashboard {
     static func lossSeries(_ points: [LossPoint], xs: [Double], terms: [LossTerm], firstColor: Int,
                            smoothing: Double, maxPoints: Int) -> [ChartSeries] {
         terms.enumerated().map { i, term in
-            let name = term.rawValue
-            let ys = points.map { Double($0.losses[term]) }
-            guard ys.count > maxPoints, maxPoints >= 4 else {
-                return ChartSeries(name: name, points: zip(xs, ys).map { ChartPoint(x: $0, y: $1) },
-                                   colorIndex: firstColor + i)
-            }
-            let smoothed = smoothing > 0 ? LineChart.smooth(ys, weight: smoothing) : nil
-            let keep = thinnedIndices(ys, buckets: maxPoints / 4)
-            return ChartSeries(name: name, points: keep.map { ChartPoint(x: xs[$0], y: ys[$0]) },
-                               colorIndex: firstColor + i, smoothedValues: smoothed.map { s in keep.map { s[$0] } })
+            series(term.rawValue, xs: xs, ys: points.map { Double($0.losses[term]) }, color: firstColor + i,
+                   smoothing: smoothing, maxPoints: maxPoints)
         }
+    }
+
+    /// One curve, thinned as `lossSeries` says.
+    static func series(_ name: String, xs: [Double], ys: [Double], color: Int, smoothing: Double,
+                       maxPoints: Int) -> ChartSeries {
+        guard ys.count > maxPoints, maxPoints >= 4 else {
+            return ChartSeries(name: name, points: zip(xs, ys).map { ChartPoint(x: $0, y: $1) }, colorIndex: color)
+        }
+        let smoothed = smoothing > 0 ? LineChart.smooth(ys, weight: smoothing) : nil
+        let keep = thinnedIndices(ys, buckets: maxPoints / 4)
+        return ChartSeries(name: name, points: keep.map { ChartPoint(x: xs[$0], y: ys[$0]) },
+                           colorIndex: color, smoothedValues: smoothed.map { s in keep.map { s[$0] } })
     }
 
     /// Per bucket of consecutive values: the first, the lowest, the highest and the last,

@@ -37,6 +37,8 @@ public struct ViewState: Sendable, Equatable {
     public var helpShown = false
     /// Auto-contrast on percentiles for the preview images (display only).
     public var stretch = true
+    /// Looking at finished runs (`aggan view`): nothing can be sent to an engine.
+    public var readOnly = false
     /// The preview image drawn large in the lower pane (nil: the strips).
     public var zoom: ZoomTarget?
     /// The attention panel shows the attention's health over time instead of its map
