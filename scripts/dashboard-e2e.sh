@@ -124,6 +124,8 @@ wait_for() {
     return 1
 }
 has() { pane | grep -qF -- "$1"; }
+# The command's exit line (not the `echo EXIT=$?` typed on the command line).
+exited() { pane | grep -q 'EXIT=[0-9]'; }
 hasnt() { ! pane | grep -qF -- "$1"; }
 step_is() { [ "$(step_now)" = "$1" ]; }
 step_above() { local s; s=$(step_now); [ -n "$s" ] && [ "$s" -gt "$1" ]; }
@@ -197,7 +199,7 @@ run_size() {
     T send-keys -t e2e q
     if wait_for 5 has "save before quitting? (y/n/c)"; then pass "$tag q asks to save"; else fail "$tag q asks to save"; fi
     T send-keys -t e2e "$ANSWER"
-    if wait_for 60 has "EXIT="; then
+    if wait_for 60 exited; then
         if has "EXIT=0"; then pass "$tag exits 0 after '$ANSWER'"; else fail "$tag exit status: $(pane | grep -o 'EXIT=[0-9]*')"; fi
     else
         fail "$tag did not exit after q $ANSWER"; pane; return
@@ -247,7 +249,7 @@ run_signals() {
     width=$(header | python3 -c 'import sys; print(len(sys.stdin.buffer.read().decode("utf-8").rstrip("\n")))')
     [ "$width" = 120 ] && pass "$tag header spans 120 columns" || fail "$tag header is $width columns wide"
     T send-keys -t e2e C-c
-    if wait_for 60 has "EXIT="; then
+    if wait_for 60 exited; then
         has "EXIT=0" && pass "$tag Ctrl-C stops and exits 0" || fail "$tag Ctrl-C: $(pane | grep -o 'EXIT=[0-9]*')"
     else
         fail "$tag Ctrl-C did not end the run"; pane; return
@@ -294,7 +296,7 @@ run_view() {
     after=$(T capture-pane -e -p -t e2e | sed -n '/Preview A→B/,$p' | head -14 | md5sum)
     [ "$before" != "$after" ] && has "preview  step 3" && pass "$tag the previews changed" || fail "$tag previews unchanged"
     T send-keys -t e2e q
-    if wait_for 10 has "EXIT="; then
+    if wait_for 10 exited; then
         has "EXIT=0" && pass "$tag q exits 0" || fail "$tag exit: $(pane | grep -o 'EXIT=[0-9]*')"
     else
         fail "$tag q did not exit"; pane; return

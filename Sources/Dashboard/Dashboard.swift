@@ -484,10 +484,11 @@ public enum Dashboard {
         if r.height - 1 >= 2 * figures.count {
             // Tall: `mean   A→B ▁▂▃▅▆▇ 0.213`, a row per figure and direction.
             var y = r.y + 1
-            for f in figures {
+            for (i, f) in figures.enumerated() {
                 for (k, d) in directions.enumerated() {
                     canvas.put(k == 0 ? f.label : "", x: r.x, y: y, style: theme.style(.graphText), clip: r)
-                    let bad = collapse(d) != nil && figures.firstIndex(where: { $0.label == f.label })! < 3
+                    // The attention's own figures (the first three) carry its collapse.
+                    let bad = collapse(d) != nil && i < 3
                     canvas.put(directionLabel(d), x: r.x + labelWidth, y: y,
                                style: bad ? theme.style(.warningFg, .bold) : theme.style(.mainFg), clip: r)
                     drawFigure(f, d, k: k, in: Rect(x: r.x + labelWidth + 4, y: y, width: r.maxX - r.x - labelWidth - 4,

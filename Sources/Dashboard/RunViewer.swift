@@ -16,6 +16,7 @@ public final class RunViewer: DashboardEngine, @unchecked Sendable {
     public let directories: [RunDirectory]
     private let state: LockedBox<(snapshots: [TrainingSnapshot], runs: [RunCurves], signature: [Int])>
     private let queue = DispatchQueue(label: "aggan.view")
+    /// Confined to `queue`.
     private var timer: DispatchSourceTimer?
 
     /// Reads every folder; throws the first that is not a run folder (naming it).
@@ -51,12 +52,14 @@ public final class RunViewer: DashboardEngine, @unchecked Sendable {
 
     /// Starts following the folders (once a second).
     public func start(paused: Bool) {
-        guard timer == nil else { return }
-        let t = DispatchSource.makeTimerSource(queue: queue)
-        t.schedule(deadline: .now() + 1, repeating: 1)
-        t.setEventHandler { [weak self] in self?.refresh() }
-        timer = t
-        t.resume()
+        queue.sync {
+            guard timer == nil else { return }
+            let t = DispatchSource.makeTimerSource(queue: queue)
+            t.schedule(deadline: .now() + 1, repeating: 1)
+            t.setEventHandler { [weak self] in self?.refresh() }
+            timer = t
+            t.resume()
+        }
     }
 
     /// Reads the folders again if their files changed, and publishes the newest snapshot.

@@ -209,4 +209,28 @@ final class DashboardAppTests: XCTestCase {
         XCTAssertFalse(texts.contains { $0.contains("save before quitting") })
         XCTAssertEqual(try listing(), before, "nothing written")
     }
+
+    /// A run that is still training is read again when its files grow.
+    func testAViewedRunFollowsItsFiles() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-follow-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = RunDirectory(folder.path)
+        let lock = try run.open()  // another process "trains" here: the viewer must not need the lock
+        defer { withExtendedLifetime(lock) {} }
+        try run.writeConfig(SyntheticSnapshot.config)
+        let previews = PreviewRecorder(run, every: 20), metrics = MetricsRecorder(run)
+        previews.didPublish(SyntheticSnapshot.make(step: 20, samples: 1, imageSize: 8))
+        metrics.didPublish(SyntheticSnapshot.make(step: 20, samples: 1, imageSize: 8))
+        let viewer = try RunViewer([run])
+        XCTAssertEqual(viewer.latestSnapshot?.step, 20)
+        viewer.refresh()
+        XCTAssertEqual(viewer.snapshotHistory.count, 1, "nothing changed, nothing re-read")
+        let grown = SyntheticSnapshot.make(step: 45, samples: 1, imageSize: 8, previewStep: 40)
+        previews.didPublish(grown)
+        metrics.didPublish(grown)
+        viewer.refresh()
+        XCTAssertEqual(viewer.latestSnapshot?.step, 45)
+        XCTAssertEqual(viewer.snapshotHistory.map(\.previewStep), [20, 40])
+        XCTAssertTrue(viewer.comparedRuns.isEmpty, "one run: its own loss terms")
+    }
 }
