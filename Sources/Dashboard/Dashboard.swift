@@ -460,24 +460,32 @@ public enum Dashboard {
         func disc(_ p: LossPoint, _ d: Direction, real: Bool) -> Double? {
             p.discriminator.map { Double(d == .st ? (real ? $0.realT : $0.fakeT) : (real ? $0.realS : $0.fakeS)) }
         }
-        typealias Figure = (label: String, range: ClosedRange<Double>, value: (LossPoint, Direction) -> Double?)
-        let figures: [Figure] = [
-            ("mean", 0...1, { p, d in att(p, d).map { Double($0.mean) } }),
-            ("> tau", 0...1, { p, d in att(p, d).map { Double($0.aboveTau) } }),
-            ("spread", 0...0.5, { p, d in att(p, d).map { Double($0.spread) } }),
-            ("D real", 0...1, { p, d in disc(p, d, real: true) }),
-            ("D fake", 0...1, { p, d in disc(p, d, real: false) }),
-        ]
+        typealias Figure = (label: String, range: ClosedRange<Double>)
+        let figures: [Figure] = [("mean", 0...1), ("> tau", 0...1), ("spread", 0...0.5), ("D real", 0...1), ("D fake", 0...1)]
+        // One pass over the run: values[figure][direction], NaN where a step has none.
+        var values = [[[Double]]](repeating: [[], []], count: figures.count)
+        for f in values.indices { for k in 0..<2 { values[f][k].reserveCapacity(points.count) } }
+        for p in points {
+            for (k, d) in directions.enumerated() {
+                let a = p.attention.map { d == .st ? $0.s : $0.t }
+                values[0][k].append(a.map { Double($0.mean) } ?? .nan)
+                values[1][k].append(a.map { Double($0.aboveTau) } ?? .nan)
+                values[2][k].append(a.map { Double($0.spread) } ?? .nan)
+                // D_T judges A→B, D_S judges B→A.
+                let o = p.discriminator
+                values[3][k].append(o.map { Double(d == .st ? $0.realT : $0.realS) } ?? .nan)
+                values[4][k].append(o.map { Double(d == .st ? $0.fakeT : $0.fakeS) } ?? .nan)
+            }
+        }
         let latest = points.last { $0.attention != nil }?.attention
         func collapse(_ d: Direction) -> AttentionCollapse? { latest.flatMap { (d == .st ? $0.s : $0.t).collapse() } }
         /// One figure of one direction: the sparkline in `rect` and the last value at its right.
-        func drawFigure(_ f: Figure, _ d: Direction, k: Int, in rect: Rect) {
-            let values = points.map { f.value($0, d) ?? .nan }
-            let last = points.last.flatMap { f.value($0, d) }
-            let text = last.map { String(format: "%.3f", $0) } ?? "-"
+        func drawFigure(_ f: Int, k: Int, in rect: Rect) {
+            let series = values[f][k]
+            let text = series.last.flatMap { $0.isFinite ? String(format: "%.3f", $0) : nil } ?? "-"
             let valueX = rect.maxX - text.count
             canvas.put(text, x: valueX, y: rect.y, style: theme.style(.hiFg), clip: rect)
-            Sparkline.draw(values, range: f.range, style: Style(fg: theme.seriesColor(k)), into: &canvas,
+            Sparkline.draw(series, range: figures[f].range, style: Style(fg: theme.seriesColor(k)), into: &canvas,
                            in: Rect(x: rect.x, y: rect.y, width: max(0, valueX - rect.x - 1), height: 1))
         }
         let labelWidth = 7
@@ -491,8 +499,8 @@ public enum Dashboard {
                     let bad = collapse(d) != nil && i < 3
                     canvas.put(directionLabel(d), x: r.x + labelWidth, y: y,
                                style: bad ? theme.style(.warningFg, .bold) : theme.style(.mainFg), clip: r)
-                    drawFigure(f, d, k: k, in: Rect(x: r.x + labelWidth + 4, y: y, width: r.maxX - r.x - labelWidth - 4,
-                                                    height: 1))
+                    drawFigure(i, k: k, in: Rect(x: r.x + labelWidth + 4, y: y, width: r.maxX - r.x - labelWidth - 4,
+                                                 height: 1))
                     y += 1
                 }
             }
@@ -519,9 +527,9 @@ public enum Dashboard {
             let y = r.y + 1 + i
             guard y < r.maxY else { break }
             canvas.put(f.label, x: r.x, y: y, style: theme.style(.graphText), clip: r)
-            for (k, d) in directions.enumerated() {
+            for k in directions.indices {
                 let x = r.x + labelWidth + k * columnWidth
-                drawFigure(f, d, k: k, in: Rect(x: x + 1, y: y, width: columnWidth - 2, height: 1))
+                drawFigure(i, k: k, in: Rect(x: x + 1, y: y, width: columnWidth - 2, height: 1))
             }
         }
     }
