@@ -132,6 +132,19 @@ step_above() { local s; s=$(step_now); [ -n "$s" ] && [ "$s" -gt "$1" ]; }
 tau_is_not() { local t; t=$(tau_now); [ -n "$t" ] && [ "$t" != "$1" ]; }
 mode_is_not() { local m; m=$(mode_now); [ -n "$m" ] && [ "$m" != "$1" ]; }
 
+# terminal_restored TAG: canonical mode and echo are back after the program left.
+terminal_restored() {
+    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
+    sleep 1
+    local modes
+    modes=$(pane | grep -E 'icanon' | head -1)
+    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
+        pass "$1 terminal restored: $modes"
+    else
+        fail "$1 terminal modes: '$modes'"
+    fi
+}
+
 run_size() {
     local W=$1 H=$2 ANSWER=$3
     local RUN="$WORK/run-${W}x${H}"
@@ -257,15 +270,7 @@ run_signals() {
     pane | grep -q "interrupted" && pass "$tag summary says interrupted" || fail "$tag summary"
     [ "$(ls "$RUN/checkpoints" 2>/dev/null | grep -c safetensors)" -ge 1 ] && pass "$tag Ctrl-C saved a checkpoint" \
         || fail "$tag Ctrl-C saved no checkpoint"
-    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
-    sleep 1
-    local modes
-    modes=$(pane | grep -E 'icanon' | head -1)
-    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
-        pass "$tag terminal restored: $modes"
-    else
-        fail "$tag terminal modes: '$modes'"
-    fi
+    terminal_restored "$tag"
     T kill-server >/dev/null 2>&1
 }
 
@@ -301,15 +306,7 @@ run_view() {
     else
         fail "$tag q did not exit"; pane; return
     fi
-    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
-    sleep 1
-    local modes
-    modes=$(pane | grep -E 'icanon' | head -1)
-    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
-        pass "$tag terminal restored: $modes"
-    else
-        fail "$tag terminal modes: '$modes'"
-    fi
+    terminal_restored "$tag"
     T kill-server >/dev/null 2>&1
 }
 

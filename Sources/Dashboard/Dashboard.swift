@@ -456,10 +456,6 @@ public enum Dashboard {
         guard let live else { return }
         let points = live.history.points
         let directions: [Direction] = [.st, .ts]
-        func att(_ p: LossPoint, _ d: Direction) -> AttentionStats? { p.attention.map { d == .st ? $0.s : $0.t } }
-        func disc(_ p: LossPoint, _ d: Direction, real: Bool) -> Double? {
-            p.discriminator.map { Double(d == .st ? (real ? $0.realT : $0.fakeT) : (real ? $0.realS : $0.fakeS)) }
-        }
         typealias Figure = (label: String, range: ClosedRange<Double>)
         let figures: [Figure] = [("mean", 0...1), ("> tau", 0...1), ("spread", 0...0.5), ("D real", 0...1), ("D fake", 0...1)]
         // One pass over the run: values[figure][direction], NaN where a step has none.
