@@ -124,11 +124,26 @@ wait_for() {
     return 1
 }
 has() { pane | grep -qF -- "$1"; }
+# The command's exit line (not the `echo EXIT=$?` typed on the command line).
+exited() { pane | grep -q 'EXIT=[0-9]'; }
 hasnt() { ! pane | grep -qF -- "$1"; }
 step_is() { [ "$(step_now)" = "$1" ]; }
 step_above() { local s; s=$(step_now); [ -n "$s" ] && [ "$s" -gt "$1" ]; }
 tau_is_not() { local t; t=$(tau_now); [ -n "$t" ] && [ "$t" != "$1" ]; }
 mode_is_not() { local m; m=$(mode_now); [ -n "$m" ] && [ "$m" != "$1" ]; }
+
+# terminal_restored TAG: canonical mode and echo are back after the program left.
+terminal_restored() {
+    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
+    sleep 1
+    local modes
+    modes=$(pane | grep -E 'icanon' | head -1)
+    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
+        pass "$1 terminal restored: $modes"
+    else
+        fail "$1 terminal modes: '$modes'"
+    fi
+}
 
 run_size() {
     local W=$1 H=$2 ANSWER=$3
@@ -177,6 +192,16 @@ run_size() {
     T send-keys -t e2e t
     if wait_for 10 mode_is_not "$mode0"; then pass "$tag t: mode $mode0 -> $(mode_now)"; else fail "$tag t: mode stays '$mode0'"; fi
 
+    # Zoom through the four images and back; the display stretch off and on.
+    T send-keys -t e2e z
+    if wait_for 5 has "Zoom A→B input"; then pass "$tag z: input zoomed"; else fail "$tag z: no zoom"; fi
+    T send-keys -t e2e z z z z
+    if wait_for 5 hasnt "Zoom A→B"; then pass "$tag z x5: back to the strips"; else fail "$tag z x5: still zoomed"; fi
+    T send-keys -t e2e c
+    if wait_for 5 has "raw levels"; then pass "$tag c: stretch off (raw levels)"; else fail "$tag c: no 'raw levels'"; fi
+    T send-keys -t e2e c
+    if wait_for 5 hasnt "raw levels"; then pass "$tag c again: stretch on"; else fail "$tag c again: still raw"; fi
+
     # Help on and off.
     T send-keys -t e2e '?'
     if wait_for 5 has "any key closes this help"; then pass "$tag ?: help shown"; else fail "$tag ?: help shown"; fi
@@ -187,7 +212,7 @@ run_size() {
     T send-keys -t e2e q
     if wait_for 5 has "save before quitting? (y/n/c)"; then pass "$tag q asks to save"; else fail "$tag q asks to save"; fi
     T send-keys -t e2e "$ANSWER"
-    if wait_for 60 has "EXIT="; then
+    if wait_for 60 exited; then
         if has "EXIT=0"; then pass "$tag exits 0 after '$ANSWER'"; else fail "$tag exit status: $(pane | grep -o 'EXIT=[0-9]*')"; fi
     else
         fail "$tag did not exit after q $ANSWER"; pane; return
@@ -237,7 +262,7 @@ run_signals() {
     width=$(header | python3 -c 'import sys; print(len(sys.stdin.buffer.read().decode("utf-8").rstrip("\n")))')
     [ "$width" = 120 ] && pass "$tag header spans 120 columns" || fail "$tag header is $width columns wide"
     T send-keys -t e2e C-c
-    if wait_for 60 has "EXIT="; then
+    if wait_for 60 exited; then
         has "EXIT=0" && pass "$tag Ctrl-C stops and exits 0" || fail "$tag Ctrl-C: $(pane | grep -o 'EXIT=[0-9]*')"
     else
         fail "$tag Ctrl-C did not end the run"; pane; return
@@ -245,19 +270,48 @@ run_signals() {
     pane | grep -q "interrupted" && pass "$tag summary says interrupted" || fail "$tag summary"
     [ "$(ls "$RUN/checkpoints" 2>/dev/null | grep -c safetensors)" -ge 1 ] && pass "$tag Ctrl-C saved a checkpoint" \
         || fail "$tag Ctrl-C saved no checkpoint"
-    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
-    sleep 1
-    local modes
-    modes=$(pane | grep -E 'icanon' | head -1)
-    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
-        pass "$tag terminal restored: $modes"
+    terminal_restored "$tag"
+    T kill-server >/dev/null 2>&1
+}
+
+# aggan view on two finished runs: both legends, scrubbing to the first preview (the first
+# checkpoint's step) changes the previews, q exits 0 and restores the terminal.
+run_view() {
+    local tag="[view]"
+    local R1="$WORK/view-one" R2="$WORK/view-two"
+    for r in "$R1" "$R2"; do
+        "$AGGAN_BIN" train --data "$DATA" --size 32 --ngf 4 --blocks 1 --ndf 8 --max-steps 6 --preview-every 3 \
+            --preview-png-every 3 --checkpoint-every 3 --headless --threads 1 --run-dir "$r" >/dev/null 2>&1 \
+            || { fail "$tag training $r"; return; }
+    done
+    [ -f "$R1/previews/step-0000003.png" ] && [ -f "$R1/checkpoints/step-0000003.safetensors" ] \
+        && pass "$tag two runs with previews at the first checkpoint" || { fail "$tag no preview at step 3"; return; }
+    T kill-server >/dev/null 2>&1
+    T -f /dev/null new-session -d -s e2e -x 160 -y 50 \
+        "env -i PATH='$PATH' HOME='$WORK' TERM=screen-256color LANG=C.UTF-8 PS1='e2e\$ ' bash --norc --noprofile"
+    T set-option -g status off >/dev/null
+    sleep 0.3
+    T send-keys -t e2e "cd '$ROOT' && '$AGGAN_BIN' view '$R1' '$R2'; echo EXIT=\$?" Enter
+    if wait_for 30 has "VIEW"; then pass "$tag opens read-only"; else fail "$tag opens"; pane; return; fi
+    if has "━ view-one" && has "━ view-two"; then pass "$tag both legends on screen"; else fail "$tag legends"; pane; fi
+    local before after
+    before=$(T capture-pane -e -p -t e2e | sed -n '/Preview A→B/,$p' | head -14 | md5sum)
+    T send-keys -t e2e Left
+    if wait_for 5 has "HISTORY step 3"; then pass "$tag ←: scrubbed to step 3"; else fail "$tag ←: no history"; pane; fi
+    after=$(T capture-pane -e -p -t e2e | sed -n '/Preview A→B/,$p' | head -14 | md5sum)
+    [ "$before" != "$after" ] && has "preview  step 3" && pass "$tag the previews changed" || fail "$tag previews unchanged"
+    T send-keys -t e2e q
+    if wait_for 10 exited; then
+        has "EXIT=0" && pass "$tag q exits 0" || fail "$tag exit: $(pane | grep -o 'EXIT=[0-9]*')"
     else
-        fail "$tag terminal modes: '$modes'"
+        fail "$tag q did not exit"; pane; return
     fi
+    terminal_restored "$tag"
     T kill-server >/dev/null 2>&1
 }
 
 run_size 80 24 y
 run_size 160 50 n
 run_signals
+run_view
 finish

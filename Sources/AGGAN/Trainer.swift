@@ -50,6 +50,8 @@ public final class Trainer {
     public internal(set) var attentionAverage: [[Float]]?
     /// The attention of the last step's training crops, per direction.
     public internal(set) var lastAttention: (st: AttentionStats, ts: AttentionStats)?
+    /// The discriminators' mean outputs in the last step (nil before the first).
+    public internal(set) var lastDiscriminatorOutputs: DiscriminatorOutputs?
 
     public init(config: Config, model: AGGANModel) throws {
         try config.validate()
@@ -191,14 +193,23 @@ public final class Trainer {
     }
 
     /// L_D_S and L_D_T: 0.5 * (mean((D(real) - 1)^2) + mean(D(fake)^2)), inputs masked in stage 2.
+    /// Also records each discriminator's mean output on its real and fake inputs in
+    /// `lastDiscriminatorOutputs`.
     public func discriminatorObjective(s: Tensor, t: Tensor, aS: Tensor, aT: Tensor,
                                        fakeST: (fake: Tensor, mask: Tensor), fakeTS: (fake: Tensor, mask: Tensor),
                                        stage: Int) throws -> (dS: Tensor, dT: Tensor) {
         let m = model
-        let realT = try m.discT(discInput(t, aT, stage: stage)).adding(-1).square().mean()
-        let fakeT = try m.discT(discInput(fakeST.fake, fakeST.mask, stage: stage)).square().mean()
-        let realS = try m.discS(discInput(s, aS, stage: stage)).adding(-1).square().mean()
-        let fakeS = try m.discS(discInput(fakeTS.fake, fakeTS.mask, stage: stage)).square().mean()
+        let outRealT = try m.discT(discInput(t, aT, stage: stage))
+        let outFakeT = try m.discT(discInput(fakeST.fake, fakeST.mask, stage: stage))
+        let outRealS = try m.discS(discInput(s, aS, stage: stage))
+        let outFakeS = try m.discS(discInput(fakeTS.fake, fakeTS.mask, stage: stage))
+        func mean(_ x: Tensor) -> Float { x.count > 0 ? Float(x.data.reduce(0.0) { $0 + Double($1) } / Double(x.count)) : 0 }
+        lastDiscriminatorOutputs = DiscriminatorOutputs(realS: mean(outRealS), fakeS: mean(outFakeS),
+                                                        realT: mean(outRealT), fakeT: mean(outFakeT))
+        let realT = outRealT.adding(-1).square().mean()
+        let fakeT = outFakeT.square().mean()
+        let realS = outRealS.adding(-1).square().mean()
+        let fakeS = outFakeS.square().mean()
         return (try (realS + fakeS).scaled(by: 0.5), try (realT + fakeT).scaled(by: 0.5))
     }
 
@@ -248,5 +259,17 @@ public struct AttentionGuide {
 
     public init(s: Tensor, t: Tensor, cellFractionS: Double = 0.5, cellFractionT: Double = 0.5) {
         self.s = s; self.t = t; self.cellFractionS = cellFractionS; self.cellFractionT = cellFractionT
+    }
+}
+
+/// Each discriminator's mean output on real images and on generated ones in one step
+/// (LSGAN targets: 1 for real, 0 for fake). A discriminator that wins sees real near 1 and
+/// fake near 0; GAN users watch the gap.
+public struct DiscriminatorOutputs: Sendable, Equatable {
+    /// D_S on real S images and on fakes from B -> A; D_T on real T images and on fakes from A -> B.
+    public var realS: Float, fakeS: Float, realT: Float, fakeT: Float
+
+    public init(realS: Float, fakeS: Float, realT: Float, fakeT: Float) {
+        self.realS = realS; self.fakeS = fakeS; self.realT = realT; self.fakeT = fakeT
     }
 }

@@ -1,5 +1,5 @@
 /// Summary statistics of a sample: the one place medians, percentiles, means and
-/// standard deviations are computed (benchmarks, experiments, display stretches).
+/// standard deviations are computed (benchmarks, experiments).
 public struct Stats: Sendable, Equatable {
     /// The finite values, sorted.
     public let sorted: [Double]

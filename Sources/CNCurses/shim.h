@@ -58,4 +58,13 @@ static inline int aggan_put_cell(WINDOW *w, int y, int x, const wchar_t *wch, at
     return mvwadd_wch(w, y, x, &c);
 }
 
+// The character drawn at (y, x) of the window (its first code point; 0 when none): lets
+// tests read back what a frame put where.
+static inline unsigned int aggan_char_at(WINDOW *w, int y, int x) {
+    cchar_t c;
+    if (wmove(w, y, x) == ERR) return 1;
+    if (win_wch(w, &c) == ERR) return 2;
+    return (unsigned int)c.chars[0];
+}
+
 #endif

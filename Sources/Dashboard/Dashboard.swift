@@ -16,7 +16,7 @@ import AGGAN
 import Foundation
 import TrainingEngine
 
-/// Where the parts of the dashboard go for a terminal size.
+/// Where the parts of the dashboard go for a terminal size and view.
 public struct DashboardLayout: Sendable, Equatable {
     public let size: Size
     /// Row of the divider above the preview.
@@ -25,30 +25,69 @@ public struct DashboardLayout: Sendable, Equatable {
     public let splitX: Int
     /// Column of the divider between the preview images and their figures.
     public let infoX: Int
-    /// Preview rows: one per direction when there is room for both.
+    /// Preview rows: one per direction when there is room for both at full size.
     public let strips: Int
     public let imageRows: Int
+    /// The attention map and the health panel share the column right of the losses.
+    public let showsMap: Bool
+    public let showsHealth: Bool
 
-    public init(size: Size) {
+    /// Rows of the health panel: its title (on a divider below the map) and five figures.
+    public static let healthRows = 6
+    /// Rows the map needs beside the health panel (its title and figure row included).
+    static let minimumMapRows = 9
+
+    public init(size: Size, view: ViewState = ViewState()) {
         self.size = size
         let w = size.width, h = size.height
         let infoWidth = w >= 140 ? 32 : 21
         infoX = w - 2 - infoWidth
         let imagesWidth = infoX - 3
         let slot = max(1, (imagesWidth - ImageStrip.gap * 3) / 4)
-        strips = h >= 40 ? 2 : 1
-        let maxInner = Int(Double(h - 2) * 0.42)
-        imageRows = max(1, min(Int((Double(slot) / 2).rounded()), maxInner / strips - 1))
+        // Rows that show a square crop as wide as its slot (two pixels per row).
+        let filling = max(1, Int((Double(slot) / 2).rounded()))
+        if view.zoom != nil {
+            // One image and its reference side by side, as large as the width allows,
+            // leaving a third of the height (at least 10 rows) to the charts above.
+            strips = 1
+            let top = max(10, (h - 2) / 3)
+            let byWidth = max(1, Int((Double((imagesWidth - ImageStrip.gap) / 2) / 2).rounded(.up)))
+            imageRows = max(1, min(h - 2 - top - 1, byWidth))
+        } else {
+            // Both directions only when each strip still fills its slots.
+            let maxInner = Int(Double(h - 2) * 0.42)
+            strips = h >= 40 && maxInner / 2 - 1 >= filling ? 2 : 1
+            imageRows = max(1, min(filling, maxInner / strips - 1))
+        }
         dividerY = h - 2 - strips * (1 + imageRows)
-        let mapRows = dividerY - 3
+        // The column right of the losses: the map above, the health panel below it.
+        let columnRows = dividerY - 1
+        let room = columnRows >= Self.minimumMapRows + Self.healthRows
+        showsHealth = view.health || room
+        showsMap = !view.health
+        let mapRows = columnRows - 2 - (showsHealth && showsMap ? Self.healthRows : 0)
         let attentionWidth = min(max(32, mapRows * 2 + 2), (w - 3) / 2)
         splitX = w - 2 - attentionWidth - 1
     }
 
+    /// The column right of the losses (title row included).
+    public var column: Rect { Rect(x: splitX + 2, y: 1, width: size.width - splitX - 4, height: dividerY - 1) }
     /// The loss panel inside the frame (title row included).
     public var losses: Rect { Rect(x: 2, y: 1, width: splitX - 3, height: dividerY - 1) }
-    /// The attention panel (title row and figure row included).
-    public var attention: Rect { Rect(x: splitX + 2, y: 1, width: size.width - splitX - 4, height: dividerY - 1) }
+    /// The attention panel (title row and figure row included): the column, less the
+    /// health panel below it.
+    public var attention: Rect {
+        let c = column
+        guard showsMap else { return Rect(x: c.x, y: c.y, width: c.width, height: 1) }
+        return Rect(x: c.x, y: c.y, width: c.width, height: c.height - (showsHealth ? Self.healthRows : 0))
+    }
+    /// The health panel at the bottom of the column (its title row included).
+    public var health: Rect? {
+        guard showsHealth else { return nil }
+        let c = column
+        let rows = showsMap ? Self.healthRows : c.height - 1
+        return Rect(x: c.x, y: c.maxY - rows, width: c.width, height: rows)
+    }
     /// The preview images.
     public var images: Rect { Rect(x: 2, y: dividerY + 1, width: infoX - 3, height: size.height - 2 - dividerY) }
     /// The figures beside the images.
@@ -71,8 +110,11 @@ public enum Dashboard {
     ///   - colors: what the terminal shows. With 16 colours or fewer the preview images are
     ///     drawn in ASCII (a ramp of 10 levels says more than 4 greys) and the theme's
     ///     background is left to the terminal; with none the attention map is ASCII too.
+    ///   - runs: several runs' curves to overlay, one colour each, on the loss charts
+    ///     (g_total above, the mean of d_s and d_t below) instead of the live run's terms.
     public static func render(_ live: TrainingSnapshot?, view: ViewState, history: [TrainingSnapshot] = [],
-                              size: Size, theme: Theme, colors: ColorDepth = .truecolor) -> Canvas {
+                              size: Size, theme: Theme, colors: ColorDepth = .truecolor,
+                              runs: [RunCurves] = []) -> Canvas {
         let colorless = colors == .none
         let fewColors = colors == .none || colors == .ansi16
         var theme = theme
@@ -84,7 +126,7 @@ public enum Dashboard {
             if view.quitPrompt, let live { drawQuitPrompt(live, theme: theme, into: &canvas) }
             return canvas
         }
-        let layout = DashboardLayout(size: size)
+        let layout = DashboardLayout(size: size, view: view)
         let timeline = DashboardInput.scrubbable(history, live: live)
         let scrubIndex = view.scrubIndex(in: timeline)
         let shown = scrubIndex.map { timeline[$0] } ?? live
@@ -92,8 +134,9 @@ public enum Dashboard {
 
         drawFrame(layout, theme: theme, into: &canvas)
         drawHeader(live, view: view, scrub: scrub, theme: theme, into: &canvas)
-        drawLosses(live, view: view, cursorStep: scrub?.step, layout: layout, theme: theme, into: &canvas)
+        drawLosses(live, view: view, cursorStep: scrub?.step, layout: layout, theme: theme, runs: runs, into: &canvas)
         drawAttention(shown, view: view, layout: layout, theme: theme, colorless: colorless, into: &canvas)
+        drawHealth(live, layout: layout, theme: theme, into: &canvas)
         drawPreview(shown, live: live, view: view, scrub: scrub, layout: layout, theme: theme,
                     asciiImages: fewColors, into: &canvas)
         drawFooter(layout, theme: theme, into: &canvas)
@@ -120,6 +163,10 @@ public enum Dashboard {
         canvas.verticalDivider(x: l.infoX, from: l.dividerY, to: h - 1, style: line)
         canvas.set(l.splitX == l.infoX ? "┼" : "┴", x: l.splitX, y: l.dividerY, style: line)
         canvas.set(l.splitX == l.infoX ? "┼" : "┬", x: l.infoX, y: l.dividerY, style: line)
+        if l.showsMap, let health = l.health {
+            // The health panel's title row is a divider across the column.
+            canvas.horizontalDivider(y: health.y, from: l.splitX, to: w - 1, style: line)
+        }
     }
 
     static func drawFooter(_ l: DashboardLayout, theme: Theme, into canvas: inout Canvas) {
@@ -136,6 +183,7 @@ public enum Dashboard {
     /// The state word at the right of the header.
     static func stateBadge(_ live: TrainingSnapshot?, view: ViewState) -> (String, ThemeKey) {
         guard let live else { return ("STARTING", .inactiveFg) }
+        if view.readOnly { return ("VIEW", .statusPaused) }
         switch live.state {
         case .finished: return ("FINISHED", .statusRunning)
         case .stopped: return ("STOPPED", .statusPaused)
@@ -198,7 +246,7 @@ public enum Dashboard {
 
 
     static func drawLosses(_ live: TrainingSnapshot?, view: ViewState, cursorStep: Int?, layout: DashboardLayout,
-                           theme: Theme, into canvas: inout Canvas) {
+                           theme: Theme, runs: [RunCurves] = [], into canvas: inout Canvas) {
         let r = layout.losses
         let x = canvas.put("Losses", x: r.x, y: r.y, style: theme.style(.lossBox, .bold))
         var settings: [String] = [view.smoothing > 0 ? "EMA \(Format.value(view.smoothing))" : "raw"]
@@ -216,12 +264,29 @@ public enum Dashboard {
         let points = live.history.points
         let perEpoch = Double(max(1, live.config.iterationsPerEpoch))
         func xValue(_ step: Int) -> Double { view.xAxis == .epoch ? Double(step) / perEpoch : Double(step) }
-        let xs = points.map { xValue($0.step) }
+        var xs = points.map { xValue($0.step) }
         let maxPoints = max(64, charts.width * 8)
-        let generator = lossSeries(points, xs: xs, terms: LossTerm.generator, firstColor: 0,
+        var generator = lossSeries(points, xs: xs, terms: LossTerm.generator, firstColor: 0,
                                    smoothing: view.smoothing, maxPoints: maxPoints)
-        let discriminator = lossSeries(points, xs: xs, terms: LossTerm.discriminator, firstColor: 5,
+        var discriminator = lossSeries(points, xs: xs, terms: LossTerm.discriminator, firstColor: 5,
                                        smoothing: view.smoothing, maxPoints: maxPoints)
+        if runs.count > 1 {
+            // One colour per run, named by its folder: g_total above, (d_s + d_t) / 2 below.
+            generator = []
+            discriminator = []
+            for (i, run) in runs.enumerated() {
+                let p = run.history.points
+                let rx = p.map { xValue($0.step) }
+                let g = p.map { Double($0.losses[.gTotal]) }
+                let d = p.map { (Double($0.losses[.dS]) + Double($0.losses[.dT])) / 2 }
+                generator.append(series(run.name, xs: rx, ys: g, color: i, smoothing: view.smoothing,
+                                        maxPoints: maxPoints))
+                discriminator.append(series(run.name, xs: rx, ys: d, color: i, smoothing: view.smoothing,
+                                            maxPoints: maxPoints))
+                xs += rx
+            }
+            xs.sort()
+        }
 
         var markers: [ChartMarker] = []
         let lastCheckpoint = live.checkpointSteps.last
@@ -267,17 +332,21 @@ public enum Dashboard {
     static func lossSeries(_ points: [LossPoint], xs: [Double], terms: [LossTerm], firstColor: Int,
                            smoothing: Double, maxPoints: Int) -> [ChartSeries] {
         terms.enumerated().map { i, term in
-            let name = term.rawValue
-            let ys = points.map { Double($0.losses[term]) }
-            guard ys.count > maxPoints, maxPoints >= 4 else {
-                return ChartSeries(name: name, points: zip(xs, ys).map { ChartPoint(x: $0, y: $1) },
-                                   colorIndex: firstColor + i)
-            }
-            let smoothed = smoothing > 0 ? LineChart.smooth(ys, weight: smoothing) : nil
-            let keep = thinnedIndices(ys, buckets: maxPoints / 4)
-            return ChartSeries(name: name, points: keep.map { ChartPoint(x: xs[$0], y: ys[$0]) },
-                               colorIndex: firstColor + i, smoothedValues: smoothed.map { s in keep.map { s[$0] } })
+            series(term.rawValue, xs: xs, ys: points.map { Double($0.losses[term]) }, color: firstColor + i,
+                   smoothing: smoothing, maxPoints: maxPoints)
         }
+    }
+
+    /// One curve, thinned as `lossSeries` says.
+    static func series(_ name: String, xs: [Double], ys: [Double], color: Int, smoothing: Double,
+                       maxPoints: Int) -> ChartSeries {
+        guard ys.count > maxPoints, maxPoints >= 4 else {
+            return ChartSeries(name: name, points: zip(xs, ys).map { ChartPoint(x: $0, y: $1) }, colorIndex: color)
+        }
+        let smoothed = smoothing > 0 ? LineChart.smooth(ys, weight: smoothing) : nil
+        let keep = thinnedIndices(ys, buckets: maxPoints / 4)
+        return ChartSeries(name: name, points: keep.map { ChartPoint(x: xs[$0], y: ys[$0]) },
+                           colorIndex: color, smoothedValues: smoothed.map { s in keep.map { s[$0] } })
     }
 
     /// Per bucket of consecutive values: the first, the lowest, the highest and the last,
@@ -345,7 +414,7 @@ public enum Dashboard {
             cx = canvas.put(" · ", x: cx, y: r.y, style: theme.style(.inactiveFg))
             canvas.put(right.mode, x: cx, y: r.y, style: theme.style(.mainFg))
         }
-        guard let shown else { return }
+        guard let shown, r.height >= 3 else { return }
 
         guard let sample = currentSample(shown, view: view) else {
             let msg = "no preview yet"
@@ -369,6 +438,97 @@ public enum Dashboard {
         fx = canvas.put(" > tau", x: fx, y: bottom, style: theme.style(.graphText))
         drawScale(shown.mode, rendering: rendering, theme: theme, into: &canvas,
                   right: r.maxX, y: bottom, after: fx + 2)
+    }
+
+    // MARK: - Health
+
+    /// The attention's health over the run, per direction: its mean, the fraction above
+    /// tau and its spatial spread on the training crops, then the mean output of the
+    /// direction's discriminator (D_T for A→B, D_S for B→A) on real and on generated
+    /// images. Each figure is a sparkline of the whole run on a fixed scale and the last
+    /// value; a direction whose attention has collapsed says so in the warning colour.
+    /// Below the map the directions are two columns; alone in the column (taller) each
+    /// figure takes a row per direction, with longer sparklines.
+    static func drawHealth(_ live: TrainingSnapshot?, layout: DashboardLayout, theme: Theme,
+                           into canvas: inout Canvas) {
+        guard let r = layout.health, r.height >= 2 else { return }
+        canvas.put(layout.showsMap ? " Health " : "Health", x: layout.showsMap ? r.x - 1 : r.x, y: r.y,
+                   style: theme.style(.attentionBox, .bold), clip: Rect(x: r.x - 1, y: r.y, width: 9, height: 1))
+        guard let live else { return }
+        let points = live.history.points
+        let directions: [Direction] = [.st, .ts]
+        typealias Figure = (label: String, range: ClosedRange<Double>)
+        let figures: [Figure] = [("mean", 0...1), ("> tau", 0...1), ("spread", 0...0.5), ("D real", 0...1), ("D fake", 0...1)]
+        // One pass over the run: values[figure][direction], NaN where a step has none.
+        var values = [[[Double]]](repeating: [[], []], count: figures.count)
+        for f in values.indices { for k in 0..<2 { values[f][k].reserveCapacity(points.count) } }
+        for p in points {
+            for (k, d) in directions.enumerated() {
+                let a = p.attention.map { d == .st ? $0.s : $0.t }
+                values[0][k].append(a.map { Double($0.mean) } ?? .nan)
+                values[1][k].append(a.map { Double($0.aboveTau) } ?? .nan)
+                values[2][k].append(a.map { Double($0.spread) } ?? .nan)
+                // D_T judges A→B, D_S judges B→A.
+                let o = p.discriminator
+                values[3][k].append(o.map { Double(d == .st ? $0.realT : $0.realS) } ?? .nan)
+                values[4][k].append(o.map { Double(d == .st ? $0.fakeT : $0.fakeS) } ?? .nan)
+            }
+        }
+        let latest = points.last { $0.attention != nil }?.attention
+        func collapse(_ d: Direction) -> AttentionCollapse? { latest.flatMap { (d == .st ? $0.s : $0.t).collapse() } }
+        /// One figure of one direction: the sparkline in `rect` and the last value at its right.
+        func drawFigure(_ f: Int, k: Int, in rect: Rect) {
+            let series = values[f][k]
+            let text = series.last.flatMap { $0.isFinite ? String(format: "%.3f", $0) : nil } ?? "-"
+            let valueX = rect.maxX - text.count
+            canvas.put(text, x: valueX, y: rect.y, style: theme.style(.hiFg), clip: rect)
+            Sparkline.draw(series, range: figures[f].range, style: Style(fg: theme.seriesColor(k)), into: &canvas,
+                           in: Rect(x: rect.x, y: rect.y, width: max(0, valueX - rect.x - 1), height: 1))
+        }
+        let labelWidth = 7
+        if r.height - 1 >= 2 * figures.count {
+            // Tall: `mean   A→B ▁▂▃▅▆▇ 0.213`, a row per figure and direction.
+            var y = r.y + 1
+            for (i, f) in figures.enumerated() {
+                for (k, d) in directions.enumerated() {
+                    canvas.put(k == 0 ? f.label : "", x: r.x, y: y, style: theme.style(.graphText), clip: r)
+                    // The attention's own figures (the first three) carry its collapse.
+                    let bad = collapse(d) != nil && i < 3
+                    canvas.put(directionLabel(d), x: r.x + labelWidth, y: y,
+                               style: bad ? theme.style(.warningFg, .bold) : theme.style(.mainFg), clip: r)
+                    drawFigure(i, k: k, in: Rect(x: r.x + labelWidth + 4, y: y, width: r.maxX - r.x - labelWidth - 4,
+                                                 height: 1))
+                    y += 1
+                }
+            }
+            if let alarm = live.attentionAlarm, y < r.maxY {
+                canvas.put(truncated(alarm, to: r.width), x: r.x, y: y + min(1, r.maxY - y - 1),
+                           style: theme.style(.warningFg, .bold), clip: r)
+            }
+            return
+        }
+        // Two columns, one per direction, titled on the first row.
+        let columnWidth = max(1, (r.width - labelWidth) / 2)
+        for (k, d) in directions.enumerated() {
+            let x = r.x + labelWidth + k * columnWidth
+            var title = directionLabel(d)
+            var style = theme.style(.mainFg, .bold)
+            if let c = collapse(d) {
+                title += " " + c.rawValue
+                style = theme.style(.warningFg, .bold)
+            }
+            canvas.put(" " + truncated(title, to: columnWidth - 2) + " ", x: x, y: r.y, style: style,
+                       clip: Rect(x: x, y: r.y, width: columnWidth, height: 1))
+        }
+        for (i, f) in figures.enumerated() {
+            let y = r.y + 1 + i
+            guard y < r.maxY else { break }
+            canvas.put(f.label, x: r.x, y: y, style: theme.style(.graphText), clip: r)
+            for k in directions.indices {
+                let x = r.x + labelWidth + k * columnWidth
+                drawFigure(i, k: k, in: Rect(x: x + 1, y: y, width: columnWidth - 2, height: 1))
+            }
+        }
     }
 
     /// `0 ␣.:-=+*#%@ 1` (ASCII), a gradient (colour) or `# > tau` (binary), right-aligned.
@@ -406,29 +566,25 @@ public enum Dashboard {
         StripImage(label: label, width: width, height: height, channels: channels, pixels: pixels)
     }
 
-    /// The four images of a direction. `stretch` scales input, generated and composite by
-    /// one common gain so that the brightest of them reaches 1 (for the ASCII ramp, where a
-    /// dim fluorescence image would otherwise be all blanks); the attention is left as is.
+    /// The four images of a direction. With `stretch`, input, generated and composite are
+    /// each shown with auto-contrast on their percentiles (`DisplayRange.auto`) and their
+    /// range in 8-bit levels as the note; the attention keeps its 0...1 scale (tau is on it).
     static func images(_ d: DirectionPreview, mode: ThresholdMode, tau: Float, stretch: Bool = false) -> [StripImage] {
         let a = d.attention
         let plane = Array(a.pixels.prefix(a.width * a.height))
         let shownAttention = HeatMap.apply(attentionView(mode: mode, tau: tau), to: plane)
-        var gain: Float = 1
-        if stretch {
-            let brightest = max(d.input.pixels.max() ?? 1, d.generated.pixels.max() ?? 1, d.composite.pixels.max() ?? 1)
-            if brightest > 0.01 && brightest < 1 { gain = 1 / brightest }
+        func shown(_ label: String, _ p: PreviewImage) -> StripImage {
+            guard stretch else { return image(label, width: p.width, height: p.height, channels: p.channels, pixels: p.pixels) }
+            let range = DisplayRange.auto(p.pixels)
+            return StripImage(label: label, width: p.width, height: p.height, channels: p.channels,
+                              pixels: range.apply(p.pixels), note: range.levels)
         }
-        func scaled(_ p: [Float]) -> [Float] { gain == 1 ? p : p.map { $0 * gain } }
-        let suffix = gain == 1 ? "" : String(format: " ×%.1f", gain)
         return [
-            image("input" + suffix, width: d.input.width, height: d.input.height, channels: d.input.channels,
-                  pixels: scaled(d.input.pixels)),
+            shown("input", d.input),
             image(mode == .soft ? "attention" : mode == .binary ? "1[A>tau]" : "A·1[A>tau]",
                   width: a.width, height: a.height, channels: 1, pixels: shownAttention),
-            image("generated", width: d.generated.width, height: d.generated.height, channels: d.generated.channels,
-                  pixels: scaled(d.generated.pixels)),
-            image("composite", width: d.composite.width, height: d.composite.height, channels: d.composite.channels,
-                  pixels: scaled(d.composite.pixels)),
+            shown("generated", d.generated),
+            shown("composite", d.composite),
         ]
     }
 
@@ -438,10 +594,12 @@ public enum Dashboard {
         let sample = currentSample(shown, view: view)
         let count = shown?.previews.count ?? 0
         var title = layout.strips == 2 ? "Preview" : "Preview " + directionLabel(view.direction)
-        if let sample {
+        if let zoom = view.zoom { title = "Zoom " + directionLabel(view.direction) + " " + zoom.rawValue }
+        if sample != nil {
             let position = min(max(view.sampleIndex, 0), count - 1) + 1
             title += " · sample \(position)/\(count)"
         }
+        if !view.stretch { title += " · raw levels" }
         if let scrub { title += " · step \(scrub.step), history" }
         let titleRoom = layout.infoX - 4
         canvas.put(" " + truncated(title, to: titleRoom) + " ", x: 1, y: layout.dividerY,
@@ -449,19 +607,28 @@ public enum Dashboard {
 
         let area = layout.images
         if let sample, let shown {
-            let directions: [Direction] = layout.strips == 2 ? [.st, .ts] : [view.direction]
-            let stripHeight = area.height / directions.count
             let rendering: MapRendering = asciiImages ? .ascii : .halfBlock
-            for (k, d) in directions.enumerated() {
-                let rect = Rect(x: area.x, y: area.y + k * stripHeight, width: area.width, height: stripHeight)
-                let strip = images(sample.direction(d), mode: shown.mode, tau: shown.tau, stretch: asciiImages)
-                ImageStrip.draw(strip, rendering: rendering, theme: theme, into: &canvas, in: rect)
-                if directions.count == 2 {
-                    // Name the direction in the first label; the current one stands out.
-                    let current = d == view.direction
-                    let label = directionLabel(d) + " " + strip[0].label
-                    canvas.put(label, x: rect.x, y: rect.y,
-                               style: current ? theme.style(.hiFg, .bold) : theme.style(.graphText), clip: rect)
+            if let zoom = view.zoom {
+                // The zoomed image beside its reference: the input (the composite for the input).
+                let strip = images(sample.direction(view.direction), mode: shown.mode, tau: shown.tau,
+                                   stretch: view.stretch)
+                let index = ZoomTarget.allCases.firstIndex(of: zoom)!
+                ImageStrip.draw([strip[index], strip[index == 0 ? 3 : 0]], rendering: rendering, theme: theme,
+                                into: &canvas, in: area)
+            } else {
+                let directions: [Direction] = layout.strips == 2 ? [.st, .ts] : [view.direction]
+                let stripHeight = area.height / directions.count
+                for (k, d) in directions.enumerated() {
+                    let rect = Rect(x: area.x, y: area.y + k * stripHeight, width: area.width, height: stripHeight)
+                    let strip = images(sample.direction(d), mode: shown.mode, tau: shown.tau, stretch: view.stretch)
+                    ImageStrip.draw(strip, rendering: rendering, theme: theme, into: &canvas, in: rect)
+                    if directions.count == 2 {
+                        // Name the direction in the first label; the current one stands out.
+                        let current = d == view.direction
+                        let label = directionLabel(d) + " " + strip[0].label
+                        canvas.put(label, x: rect.x, y: rect.y,
+                                   style: current ? theme.style(.hiFg, .bold) : theme.style(.graphText), clip: rect)
+                    }
                 }
             }
         } else {

@@ -107,6 +107,16 @@ public protocol DashboardEngine: AnyObject, Sendable {
     func send(_ command: EngineCommand)
     func start(paused: Bool)
     func waitUntilFinished()
+    /// Looking at runs rather than training one (`aggan view`): the dashboard stays when
+    /// the run has ended and quits without asking.
+    var isReadOnly: Bool { get }
+    /// Several runs' curves to overlay on the loss charts (empty for one run).
+    var comparedRuns: [RunCurves] { get }
+}
+
+extension DashboardEngine {
+    public var isReadOnly: Bool { false }
+    public var comparedRuns: [RunCurves] { [] }
 }
 
 extension Engine: DashboardEngine {}
@@ -133,10 +143,14 @@ public enum DashboardApp {
         let latest = LatestSnapshot(wake: wake)
         engine.observers.add(latest)
         defer { engine.observers.remove(latest) }
-        if engine.latestSnapshot == nil || engine.latestSnapshot?.state == .idle { engine.start(paused: false) }
+        let readOnly = engine.isReadOnly
+        if readOnly || engine.latestSnapshot == nil || engine.latestSnapshot?.state == .idle {
+            engine.start(paused: false)
+        }
 
         var view = ViewState()
         view.themeIndex = options.themeIndex
+        view.readOnly = readOnly
         var live = engine.latestSnapshot
         var dirty = true
         var viewChanged = true  // a key or a resize: draw at the fast rate
@@ -206,7 +220,7 @@ public enum DashboardApp {
                 view = view.reconciled(with: s)
                 dirty = true
             }
-            if live?.state.hasEnded == true { break loop }
+            if live?.state.hasEnded == true && !readOnly { break loop }
 
             if dirty && now() &- lastFrame >= interval {
                 let start = now()
@@ -214,7 +228,7 @@ public enum DashboardApp {
                 let canvas = Dashboard.render(live, view: view,
                                               history: view.isScrubbing ? engine.snapshotHistory : [],
                                               size: terminal.size, theme: theme,
-                                              colors: terminal.depth)
+                                              colors: terminal.depth, runs: engine.comparedRuns)
                 terminal.blit(canvas)
                 let end = now()
                 frames += 1

@@ -9,6 +9,18 @@ public enum XAxisUnit: String, Sendable, Equatable {
     case step, epoch
 }
 
+/// Which preview image fills the lower pane (`z` cycles them, then back to the strips).
+public enum ZoomTarget: String, Sendable, Equatable, CaseIterable {
+    case input, attention, generated, composite
+
+    /// input -> attention -> generated -> composite -> nil (the strips).
+    public var next: ZoomTarget? {
+        let all = Self.allCases
+        let i = all.firstIndex(of: self)!
+        return i + 1 < all.count ? all[i + 1] : nil
+    }
+}
+
 /// Everything the user chose that is not part of the run: what to look at and how.
 public struct ViewState: Sendable, Equatable {
     /// The preview direction: A -> B (`.st`) or B -> A (`.ts`).
@@ -23,6 +35,15 @@ public struct ViewState: Sendable, Equatable {
     /// The attention panel: ASCII ramp or colour half-blocks.
     public var attentionRendering: MapRendering = .ascii
     public var helpShown = false
+    /// Auto-contrast on percentiles for the preview images (display only).
+    public var stretch = true
+    /// Looking at finished runs (`aggan view`): nothing can be sent to an engine.
+    public var readOnly = false
+    /// The preview image drawn large in the lower pane (nil: the strips).
+    public var zoom: ZoomTarget?
+    /// The attention panel shows the attention's health over time instead of its map
+    /// (`a` cycles ASCII map, colour map, health). With room below the map it shows both.
+    public var health = false
     /// The snapshot history position, as an offset back from the live snapshot into
     /// `engine.snapshotHistory`: 0 is live. It is kept as the `sequence` of the snapshot
     /// shown (`scrubbedSequence`), so that the picture stays put while training goes on
@@ -186,7 +207,19 @@ public enum DashboardInput {
         case .swapDirection:
             v.direction = v.direction == .st ? .ts : .st
         case .toggleAttentionRendering:
-            v.attentionRendering = v.attentionRendering == .ascii ? .halfBlock : .ascii
+            // ASCII map -> colour map -> health -> ASCII map.
+            if v.health {
+                v.health = false
+                v.attentionRendering = .ascii
+            } else if v.attentionRendering == .ascii {
+                v.attentionRendering = .halfBlock
+            } else {
+                v.health = true
+            }
+        case .zoom:
+            if let z = v.zoom { v.zoom = z.next } else { v.zoom = .input }
+        case .toggleStretch:
+            v.stretch.toggle()
         case .scrubBack:
             let timeline = scrubbable(history, live: live)
             guard !timeline.isEmpty else { break }

@@ -14,6 +14,8 @@ public enum KeyAction: String, CaseIterable, Sendable {
     case nextSample
     case swapDirection
     case toggleAttentionRendering
+    case zoom
+    case toggleStretch
     case scrubBack
     case scrubForward
     case returnToLive
@@ -55,7 +57,8 @@ public struct KeyBinding: Sendable {
 /// The issue asks for `t` to cycle the threshold mode and also for `t` to show the
 /// thresholded view. One key does both: `t` cycles soft -> zero below tau -> binary, and
 /// the attention panel always shows the attention the composite uses in that mode, so
-/// in binary mode it shows `1[A > tau]`. `a` switches between ASCII and colour.
+/// in binary mode it shows `1[A > tau]`. `a` switches between ASCII, colour and the
+/// attention's health over time.
 public enum KeyTable {
     private static func c(_ ch: Character) -> Key { .character(ch) }
 
@@ -66,8 +69,12 @@ public enum KeyTable {
         KeyBinding([c("-"), c("_")], .tauDown, help: "lower tau", hint: "tau", hintPriority: 7),
         KeyBinding([c("t")], .cycleThresholdMode,
                    help: "threshold mode: soft, zero below tau, binary 1[A>tau]", hint: "mode", hintPriority: 6),
-        KeyBinding([c("a")], .toggleAttentionRendering, help: "attention as ASCII or colour heat map",
-                   hint: "ascii/colour", hintPriority: 5),
+        KeyBinding([c("a")], .toggleAttentionRendering, help: "attention panel: ASCII map, colour map, health over time",
+                   hint: "attention", hintPriority: 5),
+        KeyBinding([c("z")], .zoom, help: "zoom a preview: input, attention, generated, composite, off",
+                   hint: "zoom", hintPriority: 5),
+        KeyBinding([c("c")], .toggleStretch, help: "display stretch (auto-contrast) of the previews on or off",
+                   hint: "stretch", hintPriority: 2),
         KeyBinding([c("[")], .previousSample, help: "previous preview sample", hint: "sample", hintPriority: 4),
         KeyBinding([c("]")], .nextSample, help: "next preview sample", hint: "sample", hintPriority: 4),
         KeyBinding([c("d")], .swapDirection, help: "swap direction A→B / B→A", hint: "dir", hintPriority: 3),

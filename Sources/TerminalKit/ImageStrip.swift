@@ -8,9 +8,12 @@ public struct StripImage: Sendable, Equatable {
     public var height: Int
     public var channels: Int
     public var pixels: [Float]
+    /// A short figure drawn right of the label when there is room (a display range).
+    public var note: String
 
-    public init(label: String, width: Int, height: Int, channels: Int, pixels: [Float]) {
+    public init(label: String, width: Int, height: Int, channels: Int, pixels: [Float], note: String = "") {
         self.label = label
+        self.note = note
         self.width = width
         self.height = height
         self.channels = channels
@@ -35,9 +38,10 @@ public enum ImageStrip {
     /// Columns between two images.
     public static let gap = 2
 
-    /// Draws `images` in equal slots across `rect`: the label on the first row, the
-    /// image fitted below it (left-aligned in its slot). Half-blocks give two pixels per
-    /// cell; ASCII shows the luminance with the ramp ` .:-=+*#%@`.
+    /// Draws `images` in equal slots across `rect`: the label on the first row (and the
+    /// note at the right of the image when both fit), the image fitted below it
+    /// (left-aligned in its slot). Half-blocks give two pixels per cell; ASCII shows the
+    /// luminance with the ramp ` .:-=+*#%@`.
     public static func draw(_ images: [StripImage], rendering: MapRendering = .halfBlock, theme: Theme,
                             into canvas: inout Canvas, in rect: Rect) {
         let rect = rect.intersection(canvas.bounds)
@@ -56,7 +60,12 @@ public enum ImageStrip {
                            style: theme.style(.inactiveFg), clip: area)
                 continue
             }
-            drawImage(image, rendering: rendering, into: &canvas, in: area)
+            let drawn = drawImage(image, rendering: rendering, into: &canvas, in: area)
+            let noteWidth = columnWidth(image.note)
+            if noteWidth > 0, columnWidth(image.label) + 1 + noteWidth <= slotWidth {
+                let right = slot.x + max(drawn.width, columnWidth(image.label) + 1 + noteWidth)
+                canvas.put(image.note, x: right - noteWidth, y: slot.y, style: theme.style(.inactiveFg), clip: slot)
+            }
         }
     }
 

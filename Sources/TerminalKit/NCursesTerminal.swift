@@ -44,8 +44,10 @@ public final class NCursesTerminal: Terminal {
     ///   - environment: for `TERM`.
     ///   - benchmarkOutput: draw into this file instead of the terminal, as `TERM` with
     ///     the size `benchmarkSize` (for `aggan bench-ui` and tests without a terminal).
+    ///   - pairLimit: use at most this many colour pairs (tests of a full pair table).
     public init(depth requested: ColorDepth, environment: [String: String] = ProcessInfo.processInfo.environment,
-                benchmarkOutput: String? = nil, benchmarkSize: Size = Size(width: 80, height: 24)) throws {
+                benchmarkOutput: String? = nil, benchmarkSize: Size = Size(width: 80, height: 24),
+                pairLimit: Int32? = nil) throws {
         Self.setUTF8Locale()
         let term = environment["TERM"].flatMap { $0.isEmpty ? nil : $0 } ?? "xterm-256color"
         if let path = benchmarkOutput {
@@ -110,7 +112,7 @@ public final class NCursesTerminal: Terminal {
         }
         self.depth = depth
         direct = isDirect
-        maxPair = max(0, min(aggan_color_pairs() - 1, 65_535))
+        maxPair = max(0, min(aggan_color_pairs() - 1, 65_535, pairLimit ?? .max))
         if benchmarkOutput != nil { resizeterm(Int32(benchmarkSize.height), Int32(benchmarkSize.width)) }
         size = Size(width: Int(aggan_cols()), height: Int(aggan_lines()))
     }
@@ -193,6 +195,12 @@ public final class NCursesTerminal: Terminal {
         }
     }
 
+    /// The character ncurses holds at (x, y) of the screen (for tests).
+    func character(x: Int, y: Int) -> Character {
+        guard open, let s = Unicode.Scalar(aggan_char_at(window, Int32(y), Int32(x))) else { return "\u{0}" }
+        return Character(s)
+    }
+
     /// Makes the next `blit` draw every cell.
     public func invalidate() { previousWidth = -1 }
 
@@ -207,36 +215,37 @@ public final class NCursesTerminal: Terminal {
             previousHeight = canvas.height
         }
         let maxX = min(canvas.width, size.width), maxY = min(canvas.height, size.height)
+        // When the colour pair table fills up, it starts over and the whole frame is drawn
+        // again from the first row (at most once a frame; after that the terminal's default
+        // pair stands in).
         var resetThisFrame = false
+        var again = true
         canvas.cells.withUnsafeBufferPointer { cells in
-            var y = 0
-            while y < maxY {
-                let row = y * canvas.width
-                var x = 0
-                while x < maxX {
-                    let i = row + x
-                    let cell = cells[i]
-                    if cell.isContinuation || cell == previous[i] { x += 1; continue }
-                    let fg = foreground(cell.fg)
-                    var pair = pairNumber(fg: fg.code, bg: background(cell.bg))
-                    if pair < 0 {
-                        // Out of colour pairs: start over with a fresh table and draw every cell.
-                        if !resetThisFrame {
-                            resetThisFrame = true
-                            pairs.removeAll(keepingCapacity: true)
-                            nextPair = 1
-                            for j in previous.indices { previous[j] = Cell("\u{0}") }
-                            y = 0
-                            x = 0
-                            continue
+            while again {
+                again = false
+                rows: for y in 0..<maxY {
+                    let row = y * canvas.width
+                    for x in 0..<maxX {
+                        let i = row + x
+                        let cell = cells[i]
+                        if cell.isContinuation || cell == previous[i] { continue }
+                        let fg = foreground(cell.fg)
+                        var pair = pairNumber(fg: fg.code, bg: background(cell.bg))
+                        if pair < 0 {
+                            if !resetThisFrame {
+                                resetThisFrame = true
+                                pairs.removeAll(keepingCapacity: true)
+                                nextPair = 1
+                                for j in previous.indices { previous[j] = Cell("\u{0}") }
+                                again = true
+                                break rows
+                            }
+                            pair = 0
                         }
-                        pair = 0
+                        put(cell, x: x, y: y, pair: pair, extra: fg.attributes)
+                        previous[i] = cell
                     }
-                    put(cell, x: x, y: y, pair: pair, extra: fg.attributes)
-                    previous[i] = cell
-                    x += 1
                 }
-                y += 1
             }
         }
         wnoutrefresh(window)

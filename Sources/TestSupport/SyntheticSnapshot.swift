@@ -23,7 +23,10 @@ public enum SyntheticSnapshot {
                             extraCheckpoint: Int? = 1200, previewStep: Int? = nil, sequence: Int? = nil,
                             message: String? = "saved checkpoint step-00001200.safetensors") -> TrainingSnapshot {
         let c = config
-        let points = (0..<step).map { LossPoint(step: $0 + 1, losses: losses(atStep: $0 + 1)) }
+        let points = (0..<step).map {
+            LossPoint(step: $0 + 1, losses: losses(atStep: $0 + 1), attention: attention(atStep: $0 + 1),
+                      discriminator: discriminator(atStep: $0 + 1))
+        }
         var checkpoints = Array(stride(from: 500, through: step, by: 500))
         if let e = extraCheckpoint, e <= step, !checkpoints.contains(e) { checkpoints.append(e) }
         checkpoints.sort()
@@ -59,6 +62,28 @@ public enum SyntheticSnapshot {
         l.dS = Float(0.25 + 0.05 * wiggle(5))
         l.dT = Float(0.24 + 0.05 * wiggle(6))
         return l
+    }
+
+    /// An attention that starts grey and flat and settles on the cells: its mean falls
+    /// from 0.5 to about 0.2, the share above tau from 1 to about 0.25, its spread grows.
+    public static func attention(atStep s: Int) -> AttentionPair {
+        let t = Double(s)
+        func stats(_ k: Double) -> AttentionStats {
+            let settle = exp(-t / (200 * k))
+            let wiggle = 0.02 * sin(t * 0.23 * k)
+            return AttentionStats(mean: Float(0.2 + 0.3 * settle + wiggle), aboveTau: Float(0.25 + 0.75 * settle + wiggle),
+                                  spread: Float(0.3 - 0.28 * settle + wiggle / 2))
+        }
+        return AttentionPair(s: stats(1), t: stats(1.5))
+    }
+
+    /// Discriminators that start undecided (0.5 on everything) and drift apart a little.
+    public static func discriminator(atStep s: Int) -> DiscriminatorOutputs {
+        let t = Double(s)
+        let gap = 0.2 * (1 - exp(-t / 500))
+        func w(_ k: Double) -> Float { Float(0.03 * sin(t * 0.29 * k)) }
+        return DiscriminatorOutputs(realS: Float(0.5 + gap) + w(1), fakeS: Float(0.5 - gap) + w(2),
+                                    realT: Float(0.5 + gap * 0.8) + w(3), fakeT: Float(0.5 - gap * 0.8) + w(4))
     }
 
     /// Nuclei-like blobs on a dark background; the attention covers them; the generator

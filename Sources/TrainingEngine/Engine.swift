@@ -228,7 +228,8 @@ public final class Engine: @unchecked Sendable {
         if pendingSteps > 0 { pendingSteps -= 1 }
         lastLosses = losses
         let attention = trainer.config.baseline ? nil : trainer.lastAttention.map { AttentionPair(s: $0.st, t: $0.ts) }
-        history.append(LossPoint(step: trainer.step, losses: losses, attention: attention))
+        history.append(LossPoint(step: trainer.step, losses: losses, attention: attention,
+                                 discriminator: trainer.lastDiscriminatorOutputs))
         if let attention { watchAttention(attention) }
         let now = DispatchTime.now().uptimeNanoseconds
         if let last = lastIterationEnd {

@@ -35,6 +35,7 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
                               "\"lr\":\(config.learningRate(epoch: epoch))"]
                 fields += p.losses.terms.map { "\"\($0.rawValue)\":\(Self.number($1))" }
                 fields += (p.attention?.fields ?? []).map { "\"\($0)\":\(Self.number($1))" }
+                fields += (p.discriminator?.fields ?? []).map { "\"\($0)\":\(Self.number($1))" }
                 j += "{" + fields.joined(separator: ",") + "}\n"
                 let iter = (p.step - 1) % config.iterationsPerEpoch + 1
                 l += "(epoch: \(epoch + 1), iters: \(iter), step: \(p.step)) "
@@ -66,7 +67,8 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
         if let text = try? String(contentsOfFile: dir.metricsFile, encoding: .utf8) {
             for line in text.split(separator: "\n") {
                 guard let m = try? JSONDecoder().decode(MetricsLine.self, from: Data(line.utf8)), m.step <= step else { continue }
-                history.append(LossPoint(step: m.step, losses: m.losses, attention: m.attention))
+                history.append(LossPoint(step: m.step, losses: m.losses, attention: m.attention,
+                                         discriminator: m.discriminator))
                 keptJSON += line + "\n"
             }
         }
@@ -82,19 +84,24 @@ public final class MetricsRecorder: TrainingObserver, @unchecked Sendable {
     }
 }
 
-/// One line of `metrics.jsonl` as read back: the step, the loss terms and the attention
-/// statistics (other fields are not needed to resume).
-struct MetricsLine: Decodable {
-    let step: Int
-    let losses: Losses
-    let attention: AttentionPair?
+/// One line of `metrics.jsonl` as read back: the step, the loss terms, the attention
+/// statistics and the discriminators' outputs (other fields are not needed to resume).
+public struct MetricsLine: Decodable, Sendable {
+    public let step: Int
+    public let losses: Losses
+    public let attention: AttentionPair?
+    public let discriminator: DiscriminatorOutputs?
+
+    /// The line as a history point.
+    public var point: LossPoint { LossPoint(step: step, losses: losses, attention: attention, discriminator: discriminator) }
 
     private enum Key: CodingKey { case step }
 
-    init(from decoder: Decoder) throws {
+    public init(from decoder: Decoder) throws {
         step = try decoder.container(keyedBy: Key.self).decode(Int.self, forKey: .step)
         losses = try Losses(from: decoder)
         attention = try AttentionPair(decodingFieldsOf: decoder)
+        discriminator = try DiscriminatorOutputs(decodingFieldsOf: decoder)
     }
 }
 

@@ -59,15 +59,38 @@ public struct SamplePreview: Sendable, Equatable {
     public func direction(_ d: Direction) -> DirectionPreview { d == .st ? ab : ba }
 }
 
-/// One logged iteration: its losses and the attention of its training crops.
+/// One logged iteration: its losses, the attention of its training crops and the
+/// discriminators' mean outputs.
 public struct LossPoint: Sendable, Equatable {
     public let step: Int
     public let losses: Losses
     /// A_S on the S crop and A_T on the T crop (nil for the baseline and in old logs).
     public let attention: AttentionPair?
+    /// D_S and D_T on real and fake images (nil in old logs).
+    public let discriminator: DiscriminatorOutputs?
 
-    public init(step: Int, losses: Losses, attention: AttentionPair? = nil) {
-        self.step = step; self.losses = losses; self.attention = attention
+    public init(step: Int, losses: Losses, attention: AttentionPair? = nil, discriminator: DiscriminatorOutputs? = nil) {
+        self.step = step; self.losses = losses; self.attention = attention; self.discriminator = discriminator
+    }
+}
+
+extension DiscriminatorOutputs {
+    /// The metrics.jsonl fields, in order: the one place that names them.
+    enum Field: String, CodingKey, CaseIterable {
+        case sReal = "d_s_real", sFake = "d_s_fake", tReal = "d_t_real", tFake = "d_t_fake"
+    }
+
+    /// The metrics.jsonl fields, `d_s_real` ... `d_t_fake`, in order.
+    public var fields: [(String, Float)] {
+        zip(Field.allCases.map(\.rawValue), [realS, fakeS, realT, fakeT]).map { ($0, $1) }
+    }
+
+    /// The outputs written by `fields` in a JSON object, or nil when any is missing.
+    init?(decodingFieldsOf decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Field.self)
+        let v = try Field.allCases.compactMap { try c.decodeIfPresent(Float.self, forKey: $0) }
+        guard v.count == Field.allCases.count else { return nil }
+        self.init(realS: v[0], fakeS: v[1], realT: v[2], fakeT: v[3])
     }
 }
 

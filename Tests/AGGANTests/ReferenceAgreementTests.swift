@@ -104,6 +104,13 @@ final class ReferenceAgreementTests: XCTestCase {
                                                    fakeST: (pass.sFake.detached(), pass.aS.detached()),
                                                    fakeTS: (pass.tFake.detached(), pass.aT.detached()), stage: stage)
         try (d.dS + d.dT).backward()
+        if stage == 1 {
+            // D_T on the fake A->B images is the score the generator pass computed with the same weights.
+            let outputs = try XCTUnwrap(trainer.lastDiscriminatorOutputs)
+            func mean(_ x: Tensor) -> Float { x.data.reduce(0, +) / Float(x.count) }
+            XCTAssertEqual(outputs.fakeT, mean(pass.scoreST), accuracy: 1e-5, "\(dir) D_T on fakes")
+            XCTAssertEqual(outputs.fakeS, mean(pass.scoreTS), accuracy: 1e-5, "\(dir) D_S on fakes")
+        }
 
         var losses = g
         losses["d_s"] = d.dS.item; losses["d_t"] = d.dT.item

@@ -170,4 +170,67 @@ final class DashboardAppTests: XCTestCase {
         XCTAssertEqual(terminal.frames.count, 1)
         XCTAssertTrue(terminal.frames[0].lines().joined().contains("step 10"), "the frame before the burst")
     }
+
+    /// `aggan view`: a finished run stays on screen, ← scrubs to its first preview, q leaves
+    /// at once, and the folder is left as it was.
+    func testViewingARunIsReadOnlyAndScrubs() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-view-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = RunDirectory(folder.path)
+        do {
+            let lock = try run.open()
+            try run.writeConfig(SyntheticSnapshot.config)
+            let recorder = PreviewRecorder(run, every: 20)
+            for step in [20, 40] { recorder.didPublish(SyntheticSnapshot.make(step: step, samples: 1, imageSize: 8)) }
+            MetricsRecorder(run).didPublish(SyntheticSnapshot.make(step: 40, samples: 1, imageSize: 8))
+            withExtendedLifetime(lock) {}
+        }
+        func listing() throws -> [String: Int] {
+            var out: [String: Int] = [:]
+            for sub in ["", "/previews", "/checkpoints"] {
+                for name in try FileManager.default.contentsOfDirectory(atPath: run.path + sub) {
+                    out[sub + "/" + name] = try FileManager.default.attributesOfItem(atPath: run.path + sub + "/" + name)[.size] as? Int
+                }
+            }
+            return out
+        }
+        let before = try listing()
+        let viewer = try RunViewer([run])
+        let terminal = FakeTerminal([{ [] }, { [.key(.left)] }, { [] }, key("t"), key("q"), { [] }])
+        let wake = try WakePipe()
+        let options = DashboardOptions(themes: [.default], colorDepth: .ansi256, frameInterval: 0, snapshotInterval: 0)
+        let result = DashboardApp.loop(engine: viewer, terminal: terminal, options: options, wake: wake,
+                                       signals: StopSignals(listening: false) { _ in wake.signal() })
+        XCTAssertFalse(result.interrupted, "q ended it, not the end of the script")
+        let texts = terminal.frames.map { $0.lines().joined(separator: "\n") }
+        XCTAssertTrue(texts.first?.contains("VIEW") ?? false)
+        XCTAssertTrue(texts.contains { $0.contains("HISTORY step 20") }, "scrubbed to the first preview")
+        XCTAssertTrue(texts.last?.contains("preview  step 20") ?? false)
+        XCTAssertFalse(texts.contains { $0.contains("save before quitting") })
+        XCTAssertEqual(try listing(), before, "nothing written")
+    }
+
+    /// A run that is still training is read again when its files grow.
+    func testAViewedRunFollowsItsFiles() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-follow-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = RunDirectory(folder.path)
+        let lock = try run.open()  // another process "trains" here: the viewer must not need the lock
+        defer { withExtendedLifetime(lock) {} }
+        try run.writeConfig(SyntheticSnapshot.config)
+        let previews = PreviewRecorder(run, every: 20), metrics = MetricsRecorder(run)
+        previews.didPublish(SyntheticSnapshot.make(step: 20, samples: 1, imageSize: 8))
+        metrics.didPublish(SyntheticSnapshot.make(step: 20, samples: 1, imageSize: 8))
+        let viewer = try RunViewer([run])
+        XCTAssertEqual(viewer.latestSnapshot?.step, 20)
+        viewer.refresh()
+        XCTAssertEqual(viewer.snapshotHistory.count, 1, "nothing changed, nothing re-read")
+        let grown = SyntheticSnapshot.make(step: 45, samples: 1, imageSize: 8, previewStep: 40)
+        previews.didPublish(grown)
+        metrics.didPublish(grown)
+        viewer.refresh()
+        XCTAssertEqual(viewer.latestSnapshot?.step, 45)
+        XCTAssertEqual(viewer.snapshotHistory.map(\.previewStep), [20, 40])
+        XCTAssertTrue(viewer.comparedRuns.isEmpty, "one run: its own loss terms")
+    }
 }

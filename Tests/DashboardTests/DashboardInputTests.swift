@@ -157,7 +157,22 @@ final class DashboardInputTests: XCTestCase {
         t.themeIndex = 2
         XCTAssertEqual(press(c("T"), t, themes: 3).view.themeIndex, 0)
         XCTAssertEqual(press(c("s")).commands, [.save])
-        XCTAssertEqual(press(c("z")).view, ViewState(), "unbound keys do nothing")
+        XCTAssertEqual(press(c("u")).view, ViewState(), "unbound keys do nothing")
+        // a: ASCII map -> colour map -> health -> ASCII map.
+        var a = press(c("a")).view
+        a = press(c("a"), a).view
+        XCTAssertTrue(a.health)
+        a = press(c("a"), a).view
+        XCTAssertEqual(a, ViewState())
+        // z: input -> attention -> generated -> composite -> the strips.
+        var z = ViewState()
+        var seen: [ZoomTarget?] = []
+        for _ in 0..<5 { z = press(c("z"), z).view; seen.append(z.zoom) }
+        XCTAssertEqual(seen, [.input, .attention, .generated, .composite, nil])
+        // c: the stretch is on by default and display-only (no command).
+        XCTAssertTrue(ViewState().stretch)
+        XCTAssertFalse(press(c("c")).view.stretch)
+        XCTAssertEqual(press(c("c")).commands, [])
     }
 
     func testCommandsStopOnceStopping() {

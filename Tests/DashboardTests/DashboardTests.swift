@@ -33,69 +33,69 @@ final class DashboardTests: XCTestCase {
             │                  500        1000      1500 │                                 │
             │ ━ d_s 0.217  ━ d_t 0.209                   │ 25.6% > tau      0 ·.:-=+*#%@ 1 │
             ├ Preview A→B · sample 1/4 ──────────────────┴───────────┬─────────────────────┤
-            │ input         attention     generated     composite    │ bg drift 0.12/255   │
+            │ input 28–213  attention     generated     composite    │ bg drift 0.12/255   │
             │ ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀ │ > tau    25.6%      │
             │ ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀ │ ckpt     step 1200  │
             │ ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀ │ lr       1.6e-4     │
             │ ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀ │ preview  step 1280  │
             │ ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀ │ A→B a_003.png       │
             │ ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀ │ saved checkpoint s… │
-            ╰─ space pause  n step  +/- tau  t mode  s save  ? help  q quit ───────────────╯
+            ╰─ space pause  n step  +/- tau  t mode  z zoom  s save  ? help  q quit ───────╯
             """)
     }
 
     func testDashboardAt160x50() {
         assertFrame(frame(live, 160, 50), """
             ╭ aggan · nuclei ────────────────────────────────── stage 2 · epoch 13/20 · step 1284 · 31.2 it/s · ETA 23s · lr 1.6e-4 · tau 0.10 · soft · ckpt 1200 RUNNING ─╮
-            │ Losses  EMA 0.6 · log · by step                                                                        │ Attention A→B                       tau 0.10 · soft │
-            │   6.03┤⠉⠓⠒⠦⠤⣀⣀⡀                       ┊      ┆stage 2                 ┊           ┊ckpt                │                                                     │
-            │       │      ⠈⠉⠙⠒⠲⠦⢤⣀⣀⣀⡀⡀             ┊      ┆                        ┊           ┊                    │                         ....                        │
-            │       │             ⠈⠈⠈⠉⠉⠓⠒⠶⠴⠤⣠⣀⣀⣀⣀  ⡀┊      ┆                        ┊           ┊                    │                      ..::--:::.                     │
-            │       │                        ⠈⠈⠉⠉⠉⠙⠓⠒⠖⠶⠦⠤⡤⣤⣠⣄⣠⣀⣀⣀⡀⡀⣀⡀⢀⡀⡀⡀   ⢀       ┊           ┊                    │                     .:-=+*++==:..                   │
-            │   1.49┤                               ┊      ┆⠈⠈⠉⠉⠉⠉⠉⠉⠋⠉⠛⠛⠚⠛⠟⠒⠺⠒⠲⠶⠲⠲⠶⠶⠖⠦⠶⡴⠤⡶⠴⠴⢤⢤⢦⢤⢤⣤⢤⡤⣤⣤⠄              │                    .:-=*#%%%*+=:.                   │
-            │       │⢄⡀                             ┊      ┆                        ┊  ⠁ ⠁   ⠈ ⠈┊⠁  ⠃                │                    .:-=*#%%%*+=:.                   │
-            │       │⣹⣺⣻⣶⣤⣤⣀⣀⣀⣀⣀⣀⣀⢀⣀  ⡀             ┊      ┆                        ┊           ┊                    │                     .:-=+***+=-:.                   │
-            │  0.568┤⠁⠉⠉⠉⠉⠉⠙⠛⠛⠿⠿⣟⣛⡛⠛⠿⠾⠿⠶⠶⠶⠶⠶⠶⢶⢶⣶⣶⣴⣶⣶⣤⣤⣦⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣄⣠⣠⣤⣠⣤⣤⣀⣤⣤⣄⣤⣤⣄⣠⣤⣤⣀⣤⣤⣀⣠⣤⣀⣠⣤⣄⣠⣤⣄⣀⡀              │                      ..::---::..                    │
-            │       │           ⠈⠉⠉⠛⠲⢶⢤⣄⣀⣀⣀    ⠈  ⠈⠉⠉⠉⠉⠁⠉⠁⠉⠁⠉⠈⠉⠈⠁⠉⠈⠉⠉⠉⠉⠘⠋⠋⠋⠛⠙⠛⠙⠛⠛⠙⠋⠛⠋⠛⠙⠋⠛⠋⠛⠙⠛⠛⠋⠛⠙⠛⠙⠋⠛⠙⠃              │                         ....                        │
-            │       │                 ⠈⠉⠉⠋⠛⠷⣶⣦⣤⣄⣀⢀⣀⣀┊      ┆                        ┊           ┊                    │                                     ...::...        │
-            │       │                        ⠁⠉⠉⠛⠻⠻⢿⣷⣶⣤⣄⣤⣀⣀⡀⣀⣀                      ┊           ┊                    │                                   ..:-====-:..      │
-            │  0.158┤                              ⠈⠈⠈⠉⠛⠋⠏⠟⡿⣿⣿⣷⣶⣶⣦⣤⣤⣄⣀⣀⡀⣀⣤⣀⢀⣀⣀  ⡀   ┊           ┊                    │                                  .:-=+*###+=-:.     │
-            │       │                               ┊      ┆⠉⠁⠉⠈⠙⠘⠙⠙⠿⠛⠟⡿⡿⡿⡿⣷⣶⣶⣦⣶⣶⣦⣤⣤⣤⣤⣠⣤⣠⣠⣠⣠⣀⡀⡀⡀⡀⡀⣀⡀⣀⢀⡀              │                                  .:-+*#%%%*+-:.     │
-            │       │                               ┊      ┆        ⠈⠈ ⠋⠁⠋⠁⠁⠁⠙⠈⠘⠙⠙⠉⠹⠻⠏⠟⠿⠟⡿⡿⡟⡿⢷⣿⣿⣿⣿⢿⣿⣿⣾⡇              │          ..........              .:-=+*###+=-:.     │
-            │ 0.0536┤                               ┊      ┆                       ⠈⠈ ⠋⠉⠉⠛⠛⠋⠻⠟⠛⠻⠈⠿⠈⣿⠉⠻⠇              │       ...::------::...            ..:-====-:..      │
-            │ ━ g_total 1.43  ━ cyc_s 0.0841  ━ cyc_t 0.0659  ━ adv_st 0.486  ━ adv_ts 0.564                         │      ..:--=++**++=-::..             ...::...        │
-            │   0.3┤⢰ ⣸⢠⡆⡆⡄⡆⢠⡆⣴⢸⢠⢸ ⣦⣠⡄⡇⡀⡇⣴⢠⣤⢰ ⣼⢠⡆⡆⡄⡆⢰⡆⣶⣸⣀⣸⣀⣦⣰⣄⣇⣠⣧⣴⣠⣦⢰ ⣸⣰⡆⣰⡄⡆⢰⡆⣦ ⣇⢸⢀⣆⢰⡄⣼⢀⡇⣴ ⣦⢰⡆⣰⢰⡆⢸⡀⡇⢰⡄               │      .::=++######++-::.                             │
-            │      │⣿⣿⣿⣿⣷⣧⣷⣿⣼⣷⣿⣸⣿⣾⣿⣿⣿⣧⣿⣿⣷⣿⣼⣿⣾⣿⣿⣾⣿⣿⣿⣿⣾⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣷⣿⣿⣿⣿⣷⣿⣿⣿⣿⣼⣿⣿⣾⣿⣾⣧⣿⣿⣧⣿⡇⣿⣾⣷⣿⣸⣧⣼⣷⣷⣿⣷               │     ..:-=+*%%%%%#*+=-:..                            │
-            │      │⣷⣠⣶⣰⣦⡆⣤⣆⢰⣆⣶⣴⣦⣴⣠⣶⣴⣦⣆⣤⣆⣴⣠⣦⣴⣠⣶⣰⣦⣦⣤⣦⣴⣆⣶⣴⣦⣴⣤⣶⣰⣤⣦⣤⣆⣶⣀⣦⣴⣠⣶⣰⣦⣴⣤⣆⣴⣆⣶⣄⣦⣴⣠⣴⣰⣤⣴⣴⣆⣶⡄⣦⣤⣦⣶⣰⣦⣴⣤⣆⣴⣆               │     ..::=++##%%##++-::..                            │
-            │      │⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⡿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿               │      ..:-==+****+==-:..                             │
-            │ 0.232┤⣿⣿⣿⢿⢿⣿⣿⣿⣿⡿⡿⣿⣿⣿⣿⣿⣿⢿⣿⣿⣿⣿⡿⣿⣿⣿⣿⣿⣿⢻⠿⠿⠿⠿⠿⠟⠟⠛⠻⠿⠃⠻⢿⣿⣿⣿⡿⡿⡿⣿⣿⣿⣿⢿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⢿⢿⢿               │       ..::---==---::..                              │
-            │      │⡏⠉⠉⠈⠈⠉⠉⠉⠉⠁⠁⠉⠉⠉⠉⠉⠈⠈⠉⠈⠁⠁⠁⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⡟⡿⣿⣿⣿⣿⡿⣿⣿⠈⠉⠉⠉⠈⠈⠈⠉⠉⠉⠁⠁⠁⠉⠉⠉⠉⠈⠈⠈⠉⠉⠉⠁⠁⠁⠉⠉⠁⣿⣿⣿⣿               │         ....::::....                                │
-            │      │⣿⣿⣿⢿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⡿⡟⡟⣿⣿⣿⣿⢹⢻⠸⡿⠿⠟⠇⠃⠇⠹⠹⠘⢸ ⡟⠋⠏⡏⡟⡟⢻⢻⢿⢿⣿⢿⢿⣿⣿⣿⣿⡿⡿⣿⣿⣿⣿⣿⣿⢿⣿⣿⣿⣿⣿⡟⣿⣿⣿               │                                                     │
-            │  0.19┤⠁⠁⠃⠘⠘⠹⠹⠹⠹⠁⡏⡏⡏⡏⡏⡏⢹⢻⢻⢻⢸⢸⠘⠟⠟⠏⠇⠃⠃⠙⠉⠉⠈     ┆             ⠁ ⠈⠈⠘⠘⠘ ⠋⠏⠏⠟⠇⠇⠻⢻⢿⢿⢿⢸⠸⠿⠿⠿⠿⠇⠇⠟⠟⠛               │                                                     │
-            │                  200          400          600          800         1000         1200         1400     │                                                     │
-            │ ━ d_s 0.217  ━ d_t 0.209                                                                               │ 25.6% > tau                          0 ·.:-=+*#%@ 1 │
-            ├ Preview · sample 1/4 ──────────────────────────────────────────────────────────────────────────────────┴────────────────────┬────────────────────────────────┤
-            │ A→B input                      attention                      generated                      composite                      │ A→B a_003.png                  │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │ bg drift 0.12/255              │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │ > tau    25.6%                 │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │ ckpt     step 1200             │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │ lr       1.6e-4                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │ preview  step 1280             │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ B→A input                      attention                      generated                      composite                      │ B→A b_001.png                  │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │ bg drift 0.13/255              │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │ > tau    25.6%                 │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │                                │
-            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀             │ saved checkpoint step-0000120… │
-            ╰─ space pause  n step  +/- tau  t mode  a ascii/colour  [/] sample  d dir  ←/→ history  End live  </> smooth  l log  s save  T theme  ? help  q quit ─────────╯
+            │ Losses  EMA 0.6 · log · by step                                                                            │ Attention A→B                   tau 0.10 · soft │
+            │   6.03┤⠉⠒⠲⠤⣤⣀⡀                          ┊     ┆stage 2                  ┊             ┊ckpt                │                                                 │
+            │       │     ⠈⠉⠙⠑⠲⠦⠤⣄⣀⡀                  ┊     ┆                         ┊             ┊                    │                       .....                     │
+            │       │             ⠉⠉⠉⠓⠲⠶⠤⣤⣠⣀⣀⢀        ┊     ┆                         ┊             ┊                    │                    .::----::.                   │
+            │       │                     ⠁⠈⠉⠉⠙⠓⠲⠲⠦⠤⣤⣤⣀⣀⣀⣀⡀⡀⡀                         ┊             ┊                    │                   .:-=+#**+=-.                  │
+            │   1.76┤                                 ⠉⠉⠈⠉⠉⠉⠛⠓⠛⠞⠖⠖⠴⠦⢦⠤⣦⣤⣤⣤⣠⣀⣠⣀⣀⣀⣀⣀⣀⣀⣀⣀⡀⡀⡀⣀⡀⢀⢀⢀⢀⢀⡀⡀⢀⡀⡀⡀⢀                  │                  ..:=*#%%%*+-:.                 │
+            │       │                                 ┊     ┆         ⠁ ⠉⠉⠉⠈⠈⠁⠈⠈⠁⠉⠉⠋⠉⠙⠉⠙⠙⠙⠛⠋⠛⠛⠋⠛⠳⠓⠻⠛⠛⠚⠞⠻⠒⠓               │                   .:=+*###+=-..                 │
+            │       │⣢⣄⣀                              ┊     ┆                         ┊             ┊                    │                    .:--===-:..                  │
+            │       │⣭⣽⣞⣯⣶⣤⣄⣀⣀⢀⢀⡀⣀⣀⣀⣀⡀⣀⣀  ⡀           ┊     ┆                         ┊             ┊                    │                     ........                    │
+            │  0.568┤⠁⠈⠈⠉⠉⠉⠉⠙⠛⠿⢿⢿⣛⡛⠻⠻⠻⠿⠾⠷⠶⠶⠶⢶⣶⣶⣶⣶⣶⣴⣶⣴⣦⣤⣴⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣠⣤⣤⣀⣠⣤⣄⣀⣤⣤⣀⣤⣤⣀⣠⣤⣄⣀⣤⣄⣀⣠⣄⣀⣀⣤⣀⣀⣠⣄⣀⣀               │                                  .......        │
+            │       │           ⠈⠈⠉⠛⠶⢦⢤⣄⣀⣀   ⠈ ⠁⠈⠉⠉⠉⠉⠈⠁⠉⠈⠁⠉⠈⠁⠉⠈⠉⠉⠉⠉⠘⠛⠋⠛⠋⠛⠙⠛⠛⠛⠋⠛⠙⠛⠛⠙⠋⠛⠹⠛⠻⠛⠋⠿⠻⠏⠟⠹⠟⠻⠻⠟⠻⠟⠛⠿⠻⠿⠋               │                                ..:--=--::.      │
+            │       │                 ⠈⠈⠘⠛⠛⡶⣶⣤⣄⣀⣀⣀    ┊     ┆                         ┊             ┊                    │                               ..:=+*##*+-:.     │
+            │       │                       ⠁⠉⠋⠛⠹⢻⢷⣶⢤⣤⣄⣀⣀⣀⢀⡀┆                         ┊             ┊                    │                               .:-+*#%%#*=-.     │
+            │  0.184┤                             ⠈⠈⠉⠋⠋⠟⢿⣿⢺⢶⣦⣦⣤⣤⣀⣀⣀⣀⣀⣀⡀               ┊             ┊                    │         ....::....            ..:=+*##*+-:.     │
+            │       │                                 ┊  ⠉⠈⠈⠘⠛⠊⠛⠟⡿⢻⢷⣿⢾⣶⣶⣤⣦⣤⣄⣤⡀⣀⣀⡀⣤⣤⣠⣀⣠⣀⡀⣀⡀⡀ ⢀       ┊                    │       .::--===--::..           ..:--=--::.      │
+            │       │                                 ┊     ┆   ⠁⠁⠘⠙⠈⠈⠘⠋⠎⠏⠿⠿⢿⢻⢻⢿⣿⡾⣿⣿⣿⣶⣷⣶⣶⣶⣦⡴⣴⣴⣴⣤⡄⣄⣄⣠⣠⢠⣠⣀⣤⡄               │     ..:--=+****+=-:..            .......        │
+            │       │                                 ┊     ┆            ⠁⠁⠃⠉⠘⠘⠈⠻⠉⠁⠁⠋⠉⠙⠙⠙⠙⠛⠟⠟⠿⠏⠿⠿⠿⠿⠻⣿⡟⣿⢿⣿⡷               │     ..:=+*#%%%##+=-:..                          │
+            │ 0.0536┤                                 ┊     ┆                         ⠈ ⠈⠉⠉⠁⠛⠋⠋⠘⠟⠛⠻⠸⠿⠛⢿⠿⠟⠏               │     ..:=+*#%%%%#*=-:..                          │
+            │ ━ g_total 1.43  ━ cyc_s 0.0841  ━ cyc_t 0.0659  ━ adv_st 0.486  ━ adv_ts 0.564                             │     ..:-=+*###**+=-:.                           │
+            │   0.3┤⢰ ⢸⢀⢰⢰⡄⡆ ⣴⢠⡆⡆⡀⡇ ⡆⣄⡀⡇ ⡇⣰⣠⢠⢠⡆⢸⢠⢰⢰⡀⢰┊⣴⢠⡄⡇⡀⣧⢀⣆⣄⣀⡇⡀⡇⣰⢠⣄⢠⡆⣰⣠⢰⢰⡀⢰ ⣤⢰⡄⢸ ⡇⡀⡆⣄ ⡇ ⡇⣴⢰⣀⢰⡆⢰⢰⢠⢸⡀⢰⢀⣤                │      ..::-======-::.                            │
+            │      │⣾⣶⣾⣾⣼⢸⣧⣧⣶⣿⣼⡇⣷⣧⣷⣶⡇⣿⣿⣿⡆⣧⣿⣿⣸⣸⣷⣿⣼⣾⢸⣷⣾⣾⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣾⣿⣾⣧⣿⣿⣿⣿⣿⣼⣼⣿⣾⣇⣾⣷⣿⣿⣇⣿⣇⣷⣿⣇⣿⣼⣿⣸⣇⣿⢸⣾⢸⣧⣸⣼⣿⡀               │        ...::::::...                             │
+            │      │⣄⣿⢀⣿⣿⢀⣿⣿⣿⢀⢀⣷⡀⣿⡀⣿⡀⡀⣿⡀⣿⡀⣿⣿⣿⣿⡀⢀⢀⣿⢀⣿⢀⣿⢀⢀⣿⡀⣿⣀⣿⡀⡀⣿⡀⣿⡀⣿⣿⡀⣿⡀⢀⢀⣿⢀⡀⢀⢀⢀⢀⣿⢀⣿⡀⢀⣿⡀⣿⡀⣿⡀⣿⣿⡀⣿⡀⢀⢀⣿⢀⡀⢀⢀⢀⡇               │           .....                                 │
+            │      │⣿⣼⣿⣿⣿⣼⣿⣇⣾⣾⣾⣷⣿⣿⣷⣾⣇⣷⣷⣿⣷⣷⣿⣿⣼⣿⣷⣿⣿⣿⣾⣿⣿⣾⣿⣾⣷⣿⣿⣿⣧⣧⣷⣶⣷⣿⣷⣿⣿⣷⣿⣷⣿⣾⣼⣼⣷⣼⣾⣿⣾⣷⣾⣾⣿⣿⣧⣷⣿⣷⣷⣧⣿⣿⣿⣿⣷⣿⣾⣼⣾⣷⣿⣾⣿⡆               │                                                 │
+            │      │⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⡇               │                                                 │
+            │ 0.233┤⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⡿⡿⣿⣿⣿⢿⢿⣿⣿⡿⡿⣿⣿⠿⠻⠻⣿⡿⡏⠋⡟⣿⢿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⢹⢻⡇               │ 25.6% > tau                      0 ·.:-=+*#%@ 1 │
+            │      │⡿⠛⠹⠙⠟⠟⠇⠏⠻⠻⠻⠸⠘⠟⠟⠃⠛⠛⠛⠛⠙⠋⠋⠃⠃⠉⠉⠉⠈⠈⠁⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⠈⠈⠈⠉⠉⠁⠁⠙⠛⠛⠘⠛⠛⠛⠃⠛⠛⠛⠙⠙⠛⠛⠋⠋⠛⠛⠛⠙⠙⠛⠛⠃⠃⠛⠛⠛⠘⠘⠈⠈⣿⠁               ├ Health  A→B ─────────────── B→A ────────────────┤
+            │      │⠃⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⡿⡟⣿⣿⣿⢸⣿⣿⢿⢿⢿⡿⢻⢻⣿⣿⡿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⡇               │ mean    ▄▃▃▃▃▃▂▂▂▂▂▂ 0.201  ▄▄▃▃▃▃▃▃▃▂▂▂ 0.204  │
+            │      │⡿⡿⢻⢹⣿⣿⡟⡿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⣿⡿⣿⣿⣿⢿⣿⣿⡟⡏⣿⣿⣿⢿⢸⡿⡿⠇⠇⠻⠋⠉⠘⠉⠘ ⠘⠘⠁⠸ ⠏⠁⠁⠃⠇⡿⢸⢿⢹⠙⡿⡿⡟⣿⣿⣿⣿⢻⣿⣿⡟⡿⣿⣿⣿⢿⢹⣿⣿⡏⡇⣿⣿⣿⢸⢻⡇               │ > tau   ▇▅▄▄▃▃▃▃▃▃▃▃ 0.251  ▇▆▅▄▄▃▃▃▃▃▃▃ 0.260  │
+            │  0.19┤ ⠁⠈⠘⠘⠘ ⠇⠇⠇⠇⢸⢸⢸⢸⠈⡏⡏⡇⡇⢹⢹⠹⠈⠏⠏⠇⠃⠙⠘⠈⠈ ┊      ┆                ⠈ ⠁⠁⠃⠘⠘⠸⠹⠈⠏⠟⠇⠇⠻⠻⠿⠸⠸⠿⠿⠇⠇⠿⠟⠛⠘⠘⠁               │ spread  ▂▃▄▅▅▅▅▅▅▅▅▅ 0.300  ▂▃▄▄▄▅▅▅▅▅▅▅ 0.296  │
+            │                   200          400           600          800          1000         1200          1400     │ D real  ▅▅▅▅▅▅▅▅▅▅▅▆ 0.619  ▅▅▅▅▅▅▆▆▆▆▆▆ 0.715  │
+            │ ━ d_s 0.217  ━ d_t 0.209                                                                                   │ D fake  ▄▄▄▄▄▄▄▄▄▄▃▃ 0.362  ▄▄▄▄▄▄▃▃▃▃▃▃ 0.310  │
+            ├ Preview A→B · sample 1/4 ──────────────────────────────────────────────────────────────────────────────────┴────────────────┬────────────────────────────────┤
+            │ input                  28–213  attention                      generated              31–127  composite              28–142  │ bg drift 0.12/255              │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │ > tau    25.6%                 │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │ ckpt     step 1200             │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │ lr       1.6e-4                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │ preview  step 1280             │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │ A→B a_003.png                  │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │                                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │                                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │                                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │                                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │                                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │                                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │                                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │                                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │                                │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀  │ saved checkpoint step-0000120… │
+            ╰─ space pause  n step  +/- tau  t mode  a attention  z zoom  c stretch  [/] sample  d dir  ←/→ history  End live  </> smooth  l log  s save  ? help  q quit ──╯
             """)
     }
 
@@ -103,30 +103,30 @@ final class DashboardTests: XCTestCase {
         var v = ViewState()
         v.helpShown = true
         assertFrame(frame(live, 80, 24, view: v), """
-            ╭ aggan ╭ keys ────────────────────────────────────────────────────────╮NNING ─╮
-            │ Losses│ space  pause or resume training                              │· soft │
-            │   6.03│ n      run one training step (while paused)                  │       │
-            │       │ + =    raise tau, the attention threshold                    │       │
-            │  0.568│ - _    lower tau                                             │       │
-            │       │ t      threshold mode: soft, zero below tau, binary 1[A>tau] │       │
-            │ 0.0536│ a      attention as ASCII or colour heat map                 │       │
-            │ ━ g_to│ [      previous preview sample                               │.      │
-            │ ━ cyc_│ ]      next preview sample                                   │.      │
-            │ ━ adv_│ d      swap direction A→B / B→A                              │       │
-            │   0.3┤│ ←      back through the snapshot history                     │       │
-            │      ││ →      forward through the snapshot history                  │       │
-            │  0.19┤│ End G  back to the live snapshot                             │       │
-            │       │ < ,    less smoothing of the loss curves                     │       │
-            │ ━ d_s │ > .    more smoothing of the loss curves                     │*#%@ 1 │
-            ├ Previe│ l      log scale for the losses on or off                    │───────┤
-            │ input │ x      loss x axis in steps or epochs                        │/255   │
-            │ ▀▀▀▀▀▀│ s      save a checkpoint now                                 │%      │
-            │ ▀▀▀▀▀▀│ T      next colour theme                                     │ 1200  │
-            │ ▀▀▀▀▀▀│ ? h    show or hide this help                                │-4     │
-            │ ▀▀▀▀▀▀│ q      quit (asks to save if the last checkpoint is old)     │ 1280  │
-            │ ▀▀▀▀▀▀│                                                              │       │
-            │ ▀▀▀▀▀▀│                                     any key closes this help │int s… │
-            ╰─ space╰──────────────────────────────────────────────────────────────╯───────╯
+            ╭ agg╭ keys ──────────────────────────────────────────────────────────────╮NG ─╮
+            │ Los│ space  pause or resume training                                    │oft │
+            │   6│ n      run one training step (while paused)                        │    │
+            │    │ + =    raise tau, the attention threshold                          │    │
+            │  0.│ - _    lower tau                                                   │    │
+            │    │ t      threshold mode: soft, zero below tau, binary 1[A>tau]       │    │
+            │ 0.0│ a      attention panel: ASCII map, colour map, health over time    │    │
+            │ ━ g│ z      zoom a preview: input, attention, generated, composite, off │    │
+            │ ━ c│ c      display stretch (auto-contrast) of the previews on or off   │    │
+            │ ━ a│ [      previous preview sample                                     │    │
+            │   0│ ]      next preview sample                                         │    │
+            │    │ d      swap direction A→B / B→A                                    │    │
+            │  0.│ ←      back through the snapshot history                           │    │
+            │    │ →      forward through the snapshot history                        │    │
+            │ ━ d│ End G  back to the live snapshot                                   │@ 1 │
+            ├ Pre│ < ,    less smoothing of the loss curves                           │────┤
+            │ inp│ > .    more smoothing of the loss curves                           │5   │
+            │ ▀▀▀│ l      log scale for the losses on or off                          │    │
+            │ ▀▀▀│ x      loss x axis in steps or epochs                              │00  │
+            │ ▀▀▀│ s      save a checkpoint now                                       │    │
+            │ ▀▀▀│ T      next colour theme                                           │80  │
+            │ ▀▀▀│ ? h    show or hide this help                                      │    │
+            │ ▀▀▀│ q      quit (asks to save if the last checkpoint is old)           │ s… │
+            ╰─ sp╰───────────────────────────────────────── any key closes this help ─╯────╯
             """)
     }
 
@@ -299,5 +299,153 @@ final class DashboardTests: XCTestCase {
         let c = frame(long, 200, 60)
         XCTAssertLessThan(Date().timeIntervalSince(start), 2.0)
         XCTAssertTrue(c.lines()[0].contains("step 20000"))
+    }
+}
+
+/// The second pass: zoom, display stretch, health panel.
+final class DashboardImageTests: XCTestCase {
+    func frame(_ s: TrainingSnapshot, _ w: Int, _ h: Int, view: ViewState = ViewState()) -> Canvas {
+        Dashboard.render(s, view: view, size: Size(width: w, height: h), theme: testTheme)
+    }
+
+    /// The widest run of half-blocks on a row of the preview area.
+    func widestImage(_ c: Canvas, _ l: DashboardLayout) -> Int {
+        var best = 0
+        for y in l.images.y..<l.images.maxY {
+            var run = 0
+            for x in l.images.x..<l.images.maxX {
+                run = c[x, y].character == "▀" ? run + 1 : 0
+                best = max(best, run)
+            }
+        }
+        return best
+    }
+
+    func testZoomDrawsA64PixelCropAtLeast48PixelsAcrossAt160x50() {
+        let s = SyntheticSnapshot.make(step: 1284, imageSize: 64)
+        var v = ViewState()
+        v.zoom = .composite
+        let c = frame(s, 160, 50, view: v)
+        let l = DashboardLayout(size: c.size, view: v)
+        XCTAssertGreaterThanOrEqual(widestImage(c, l), 48)
+        XCTAssertTrue(c.lines()[l.dividerY].contains("Zoom A→B composite · sample 1/4"), c.lines()[l.dividerY])
+        let labels = c.lines()[l.images.y]
+        XCTAssertTrue(labels.hasPrefix("│ composite"), labels)
+        XCTAssertTrue(labels.contains("input"), "the input beside it: \(labels)")
+        // The strips draw the same crop smaller: the zoom is what makes it large.
+        XCTAssertLessThan(widestImage(frame(s, 160, 50), DashboardLayout(size: c.size)), 48)
+        // Each slot is filled: a square crop as wide as its slot.
+        let plain = DashboardLayout(size: c.size)
+        XCTAssertEqual(plain.strips, 1)
+        XCTAssertGreaterThanOrEqual(widestImage(frame(s, 160, 50), plain), 29)
+    }
+
+    func testZoomedFrameAt80x24() {
+        var v = ViewState()
+        v.zoom = .attention
+        assertFrame(frame(SyntheticSnapshot.make(step: 1284, state: .running, sequence: 100), 80, 24, view: v), """
+            ╭ aggan · nuclei ────── stage 2 · epoch 13/20 · step 1284 · 31.2 it/s RUNNING ─╮
+            │ Losses  EMA 0.6 · log · by step            │ Attention A→B   tau 0.10 · soft │
+            │  6.03┤⠛⠛⠛⠻⠿⠿⠿⠿⠷⠶⠶⠶⠶⠶⠶stage 2⣶⣶⣶⣶⣶⣶⣶ckpt    │               .:.               │
+            │ ━ g_total 1.43  ━ cyc_s 0.0841             │              .+#-               │
+            │ ━ cyc_t 0.0659  ━ adv_st 0.486             │                .  ..            │
+            │ ━ adv_ts 0.564                             │            ..    .+*-           │
+            │   0.3┤⣤⣤⣤⣤⣤⣤⣄⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣤⣠⣤⣤⣤⣤⣄      │          .-**-.   ..            │
+            │  0.19┤⠋⠉⠋⠋⠉⠙⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠉⠙⠛⠛⠛⠛⠛⠛⠋⠉⠉⠉      │          .-++:                  │
+            │                  500        1000      1500 │                                 │
+            │ ━ d_s 0.217  ━ d_t 0.209                   │ 25.6% > tau      0 ·.:-=+*#%@ 1 │
+            ├ Zoom A→B attention · sample 1/4 ───────────┴───────────┬─────────────────────┤
+            │ attention                   input           28–213     │ bg drift 0.12/255   │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │ > tau    25.6%      │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │ ckpt     step 1200  │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │ lr       1.6e-4     │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │ preview  step 1280  │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │ A→B a_003.png       │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │                     │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │                     │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │                     │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │                     │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │                     │
+            │ ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀      ▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀     │ saved checkpoint s… │
+            ╰─ space pause  n step  +/- tau  t mode  z zoom  s save  ? help  q quit ───────╯
+            """)
+    }
+
+    func testStretchSpreadsDimPreviewsOverTheLevels() {
+        let s = SyntheticSnapshot.make(step: 1284)
+        var v = ViewState()
+        v.direction = .ts  // B→A: the dim input (levels 0.2-0.45)
+        func levels(_ c: Canvas) -> ClosedRange<Int> {
+            let l = DashboardLayout(size: c.size, view: v)
+            // The first slot: the input image.
+            var lo = 255, hi = 0
+            for y in (l.images.y + 1)..<l.images.maxY {
+                for x in l.images.x..<(l.images.x + 12) {
+                    for color in [c[x, y].fg, c[x, y].bg] {
+                        if case let .rgb(r, _, _) = color { lo = min(lo, Int(r)); hi = max(hi, Int(r)) }
+                    }
+                }
+            }
+            return lo...hi
+        }
+        let stretched = frame(s, 80, 24, view: v)
+        // The cells average the crop's pixels, so the ends are a little inside 0 and 255.
+        XCTAssertGreaterThanOrEqual(levels(stretched).upperBound, 200)
+        XCTAssertLessThanOrEqual(levels(stretched).lowerBound, 40)
+        let row = stretched.lines()[DashboardLayout(size: stretched.size, view: v).images.y]
+        XCTAssertNotNil(row.range(of: #"input \d+–\d+"#, options: .regularExpression), row)
+        v.stretch = false
+        let raw = frame(s, 80, 24, view: v)
+        XCTAssertLessThan(levels(raw).upperBound, 130, "raw levels: the input stays dim")
+        XCTAssertTrue(raw.text().contains("raw levels"))
+        XCTAssertFalse(raw.lines()[DashboardLayout(size: raw.size, view: v).images.y].contains("–"))
+    }
+
+    func testHealthPanelAlone() {
+        var v = ViewState()
+        v.health = true
+        let c = frame(SyntheticSnapshot.make(step: 1284, state: .running, sequence: 100), 80, 24, view: v)
+        let l = DashboardLayout(size: c.size, view: v)
+        XCTAssertFalse(l.showsMap)
+        let r = l.column
+        var panel = Canvas(width: r.width, height: r.height)
+        for y in 0..<r.height { for x in 0..<r.width { panel.set(c[r.x + x, r.y + y].character, x: x, y: y, style: Style()) } }
+        assertFrame(panel, """
+            Attention A→B   tau 0.10 · soft
+            Health
+            mean   A→B ▄▃▃▃▃▃▃▂▂▂▂▂▂▂ 0.201
+                   B→A ▄▄▃▃▃▃▃▃▃▃▂▂▂▂ 0.204
+            > tau  A→B ▇▅▄▄▃▃▃▃▃▃▃▃▃▃ 0.251
+                   B→A ▇▆▅▅▄▄▃▃▃▃▃▃▃▃ 0.260
+            spread A→B ▂▃▄▄▅▅▅▅▅▅▅▅▅▅ 0.300
+                   B→A ▂▃▃▄▄▄▅▅▅▅▅▅▅▅ 0.296
+            D real A→B ▅▅▅▅▅▅▅▅▅▅▅▅▆▆ 0.619
+                   B→A ▅▅▅▅▅▅▅▆▆▆▆▆▆▆ 0.715
+            D fake A→B ▄▄▄▄▄▄▄▄▄▄▄▄▃▃ 0.362
+                   B→A ▄▄▄▄▄▄▄▃▃▃▃▃▃▃ 0.310
+            """)
+    }
+
+    func testHealthPanelFlagsACollapsedAttention() {
+        let base = SyntheticSnapshot.make(step: 300, state: .running, sequence: 100)
+        let dead = AttentionStats(mean: 0.001, aboveTau: 0, spread: 0.001)
+        let points = base.history.points.map {
+            LossPoint(step: $0.step, losses: $0.losses, attention: AttentionPair(s: dead, t: $0.attention!.t),
+                      discriminator: $0.discriminator)
+        }
+        let s = TrainingSnapshot(
+            runName: base.runName, config: base.config, step: base.step, totalSteps: base.totalSteps, epoch: base.epoch,
+            stage: base.stage, stageSwitchStep: base.stageSwitchStep, learningRate: base.learningRate, losses: base.losses,
+            history: LossHistory(points: points), iterationsPerSecond: 1, eta: nil, tau: base.tau, mode: base.mode,
+            state: .running, previews: base.previews, previewStep: base.previewStep, lastCheckpointStep: nil,
+            checkpointSteps: [], message: nil, attentionAlarm: "attention collapsed: A_S all-black since step 1",
+            sequence: 1)
+        let c = frame(s, 160, 50)
+        let l = DashboardLayout(size: c.size)
+        let title = c.lines()[l.health!.y]
+        XCTAssertTrue(title.contains("A→B all-black"), title)
+        let x = title.distance(from: title.startIndex, to: title.range(of: "all-black")!.lowerBound)
+        XCTAssertEqual(c[x, l.health!.y].fg, testTheme[.warningFg])
+        XCTAssertTrue(c.lines()[l.health!.y + 1].contains("0.001"), "the mean of the dead map")
     }
 }

@@ -13,7 +13,7 @@ final class KeyTableTests: XCTestCase {
                 XCTAssertEqual(KeyTable.action(for: k), b.action, k.display)
             }
         }
-        XCTAssertNil(KeyTable.action(for: .character("z")))
+        XCTAssertNil(KeyTable.action(for: .character("u")))
         XCTAssertNil(KeyTable.action(for: .up))
     }
 
@@ -49,10 +49,10 @@ final class KeyTableTests: XCTestCase {
 
     func testFooterFitsAndKeepsHelpAndQuit() {
         XCTAssertEqual(KeyTable.footer(width: 200),
-                       "space pause  n step  +/- tau  t mode  a ascii/colour  [/] sample  d dir  ←/→ history  "
-                       + "End live  </> smooth  l log  s save  T theme  ? help  q quit")
+                       "space pause  n step  +/- tau  t mode  a attention  z zoom  c stretch  [/] sample  d dir  "
+                       + "←/→ history  End live  </> smooth  l log  s save  T theme  ? help  q quit")
         XCTAssertEqual(KeyTable.footer(width: 80),
-                       "space pause  n step  +/- tau  t mode  a ascii/colour  s save  ? help  q quit")
+                       "space pause  n step  +/- tau  t mode  z zoom  s save  ? help  q quit")
         XCTAssertEqual(KeyTable.footer(width: 16), "? help  q quit")
         for w in 0...200 { XCTAssertLessThanOrEqual(columnWidth(KeyTable.footer(width: w)), w) }
         let c = render(30, 1) { KeyTable.drawFooter(theme: testTheme, into: &$0, in: $1) }
@@ -66,30 +66,30 @@ final class KeyTableTests: XCTestCase {
         c.fill(c.bounds, with: "~")
         KeyTable.drawHelp(theme: testTheme, into: &c)
         assertFrame(c, """
-            ~~~~~~~~╭ keys ────────────────────────────────────────────────────────╮~~~~~~~~
-            ~~~~~~~~│ space  pause or resume training                              │~~~~~~~~
-            ~~~~~~~~│ n      run one training step (while paused)                  │~~~~~~~~
-            ~~~~~~~~│ + =    raise tau, the attention threshold                    │~~~~~~~~
-            ~~~~~~~~│ - _    lower tau                                             │~~~~~~~~
-            ~~~~~~~~│ t      threshold mode: soft, zero below tau, binary 1[A>tau] │~~~~~~~~
-            ~~~~~~~~│ a      attention as ASCII or colour heat map                 │~~~~~~~~
-            ~~~~~~~~│ [      previous preview sample                               │~~~~~~~~
-            ~~~~~~~~│ ]      next preview sample                                   │~~~~~~~~
-            ~~~~~~~~│ d      swap direction A→B / B→A                              │~~~~~~~~
-            ~~~~~~~~│ ←      back through the snapshot history                     │~~~~~~~~
-            ~~~~~~~~│ →      forward through the snapshot history                  │~~~~~~~~
-            ~~~~~~~~│ End G  back to the live snapshot                             │~~~~~~~~
-            ~~~~~~~~│ < ,    less smoothing of the loss curves                     │~~~~~~~~
-            ~~~~~~~~│ > .    more smoothing of the loss curves                     │~~~~~~~~
-            ~~~~~~~~│ l      log scale for the losses on or off                    │~~~~~~~~
-            ~~~~~~~~│ x      loss x axis in steps or epochs                        │~~~~~~~~
-            ~~~~~~~~│ s      save a checkpoint now                                 │~~~~~~~~
-            ~~~~~~~~│ T      next colour theme                                     │~~~~~~~~
-            ~~~~~~~~│ ? h    show or hide this help                                │~~~~~~~~
-            ~~~~~~~~│ q      quit (asks to save if the last checkpoint is old)     │~~~~~~~~
-            ~~~~~~~~│                                                              │~~~~~~~~
-            ~~~~~~~~│                                     any key closes this help │~~~~~~~~
-            ~~~~~~~~╰──────────────────────────────────────────────────────────────╯~~~~~~~~
+            ~~~~~╭ keys ──────────────────────────────────────────────────────────────╮~~~~~
+            ~~~~~│ space  pause or resume training                                    │~~~~~
+            ~~~~~│ n      run one training step (while paused)                        │~~~~~
+            ~~~~~│ + =    raise tau, the attention threshold                          │~~~~~
+            ~~~~~│ - _    lower tau                                                   │~~~~~
+            ~~~~~│ t      threshold mode: soft, zero below tau, binary 1[A>tau]       │~~~~~
+            ~~~~~│ a      attention panel: ASCII map, colour map, health over time    │~~~~~
+            ~~~~~│ z      zoom a preview: input, attention, generated, composite, off │~~~~~
+            ~~~~~│ c      display stretch (auto-contrast) of the previews on or off   │~~~~~
+            ~~~~~│ [      previous preview sample                                     │~~~~~
+            ~~~~~│ ]      next preview sample                                         │~~~~~
+            ~~~~~│ d      swap direction A→B / B→A                                    │~~~~~
+            ~~~~~│ ←      back through the snapshot history                           │~~~~~
+            ~~~~~│ →      forward through the snapshot history                        │~~~~~
+            ~~~~~│ End G  back to the live snapshot                                   │~~~~~
+            ~~~~~│ < ,    less smoothing of the loss curves                           │~~~~~
+            ~~~~~│ > .    more smoothing of the loss curves                           │~~~~~
+            ~~~~~│ l      log scale for the losses on or off                          │~~~~~
+            ~~~~~│ x      loss x axis in steps or epochs                              │~~~~~
+            ~~~~~│ s      save a checkpoint now                                       │~~~~~
+            ~~~~~│ T      next colour theme                                           │~~~~~
+            ~~~~~│ ? h    show or hide this help                                      │~~~~~
+            ~~~~~│ q      quit (asks to save if the last checkpoint is old)           │~~~~~
+            ~~~~~╰───────────────────────────────────────── any key closes this help ─╯~~~~~
             """)
     }
 
@@ -97,7 +97,7 @@ final class KeyTableTests: XCTestCase {
         var c = Canvas(width: 80, height: KeyTable.bindings.count + 2)
         KeyTable.drawHelp(theme: testTheme, into: &c)
         let lines = c.lines()
-        XCTAssertTrue(lines.last!.hasPrefix("        ╰"), lines.last!)
+        XCTAssertTrue(lines.last!.hasPrefix("     ╰"), lines.last!)
         XCTAssertTrue(lines.last!.contains(" any key closes this help ─╯"), lines.last!)
         XCTAssertTrue(lines[lines.count - 2].contains("q      quit"), "every binding still listed")
     }

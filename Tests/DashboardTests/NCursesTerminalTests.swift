@@ -36,6 +36,44 @@ final class NCursesTerminalTests: XCTestCase {
         XCTAssertTrue(text.contains("\u{1B}[38;5;"), "256-colour foregrounds")
     }
 
+    /// When the colour pair table fills up in the middle of a frame, the frame starts over
+    /// from its first row: every row ends up holding its own cells (an earlier version
+    /// restarted the column loop with the row index of the row it was on, drawing that
+    /// row's cells onto the first one).
+    func testFullPairTableRedrawsEveryRowInPlace() throws {
+        // An 8-colour terminal (63 pairs; bright colours fold onto the basic 8), and a
+        // 16-colour one whose pair table is cut to 40.
+        for (term, limit) in [("xterm", nil), ("xterm-256color", Int32(40))] as [(String, Int32?)] {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-pairs-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let terminal = try NCursesTerminal(depth: .ansi16, environment: ["TERM": term], benchmarkOutput: path,
+                                               benchmarkSize: Size(width: 40, height: 12), pairLimit: limit)
+            defer { terminal.restore() }
+            XCTAssertEqual(terminal.depth, .ansi16, term)
+            let levels: [UInt8] = [0, 128, 255]
+            let colours = levels.flatMap { r in levels.flatMap { g in levels.map { b in Color.rgb(r, g, b) } } }
+            var canvas = Canvas(width: 40, height: 12)
+            for y in 0..<12 {
+                let letter = Character(Unicode.Scalar(UInt8(65 + y)))
+                for x in 0..<40 {
+                    // Row 0 in the default colours (no pair); the others cycle through many pairs.
+                    let style = y == 0 ? Style()
+                        : Style(fg: colours[(x + 7 * y) % colours.count], bg: colours[(3 * x + y) % colours.count])
+                    canvas.set(letter, x: x, y: y, style: style)
+                }
+            }
+            for round in 0..<2 {
+                terminal.blit(canvas)
+                for y in 0..<12 {
+                    let row = String((0..<40).map { terminal.character(x: $0, y: y) })
+                    XCTAssertEqual(row, String(repeating: String(Character(Unicode.Scalar(UInt8(65 + y)))), count: 40),
+                                   "\(term) round \(round) row \(y)")
+                }
+                terminal.invalidate()
+            }
+        }
+    }
+
     /// ncurses' KEY_ codes (from its header, as the terminal reports them) map to keys.
     func testFunctionKeys() {
         let codes: [(Int32, Key)] = [(0o404, .left), (0o405, .right), (0o403, .up), (0o402, .down),

@@ -67,13 +67,16 @@ final class EngineTests: XCTestCase {
         let point = try XCTUnwrap(s.history.last?.attention)
         XCTAssertLessThan(point.s.mean, 1e-6)
         XCTAssertEqual(point.t.aboveTau, 0)
+        // Every step also logs the discriminators' mean outputs, finite.
+        let d = try XCTUnwrap(s.history.last?.discriminator)
+        for v in [d.realS, d.fakeS, d.realT, d.fakeT] { XCTAssertTrue(v.isFinite) }
     }
 
     func testMetricsKeepTheAttentionStatisticsAcrossAResume() throws {
         let run = RunDirectory(dir.appendingPathComponent("stats").path)
         let lock = try run.open()
         defer { withExtendedLifetime(lock) {} }
-        let line = #"{"step":1,"epoch":1,"stage":1,"lr":0.0002,"adv_st":1,"adv_ts":1,"cyc_s":0.5,"cyc_t":0.5,"g_total":12,"d_s":0.3,"d_t":0.3,"att_s_mean":0.25,"att_s_above":0.2,"att_s_spread":0.4,"att_t_mean":0.5,"att_t_above":0.5,"att_t_spread":0.5}"#
+        let line = #"{"step":1,"epoch":1,"stage":1,"lr":0.0002,"adv_st":1,"adv_ts":1,"cyc_s":0.5,"cyc_t":0.5,"g_total":12,"d_s":0.3,"d_t":0.3,"att_s_mean":0.25,"att_s_above":0.2,"att_s_spread":0.4,"att_t_mean":0.5,"att_t_above":0.5,"att_t_spread":0.5,"d_s_real":0.7,"d_s_fake":0.25,"d_t_real":0.6,"d_t_fake":0.125}"#
         let old = #"{"step":2,"adv_st":1,"adv_ts":1,"cyc_s":0.5,"cyc_t":0.5,"g_total":12,"d_s":null,"d_t":0.3}"#
         try (line + "\n" + old + "\n").write(toFile: run.metricsFile, atomically: true, encoding: .utf8)
         let history = try MetricsRecorder.truncate(run, after: 2)
@@ -81,6 +84,8 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(history.points[0].attention, AttentionPair(s: AttentionStats(mean: 0.25, aboveTau: 0.2, spread: 0.4),
                                                                   t: AttentionStats(mean: 0.5, aboveTau: 0.5, spread: 0.5)))
         XCTAssertNil(history.points[1].attention, "a line from before the statistics has none")
+        XCTAssertEqual(history.points[0].discriminator, DiscriminatorOutputs(realS: 0.7, fakeS: 0.25, realT: 0.6, fakeT: 0.125))
+        XCTAssertNil(history.points[1].discriminator)
         XCTAssertTrue(history.points[1].losses.dS.isNaN, "null reads as NaN")
         XCTAssertEqual(history.points[1].losses.gTotal, 12)
     }
