@@ -24,6 +24,8 @@ final class OptionTests: XCTestCase {
         XCTAssertEqual(tiny.switchFraction, 0.7)
         XCTAssertEqual(tiny.attentionAverage, 0.995)
         XCTAssertEqual(tiny.attentionGuide, 10)
+        XCTAssertTrue(tiny.attentionGuideBalance)
+        XCTAssertFalse(paper.attentionGuideBalance)
         XCTAssertEqual(tiny.tau, 0.5)
         XCTAssertTrue(tiny.freezeAttention)
         XCTAssertEqual([tiny.attentionPrior, tiny.attentionSparsity, tiny.identityWeight], [0, 0, 0])
