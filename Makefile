@@ -28,13 +28,14 @@ release: deps
 	$(SWIFT) build -c release
 
 # The module list of docs/ARCHITECTURE.md, unit tests, then the dashboard driven in tmux
-# (release build, 80x24 and 160x50).
+# (release build, 80x24 and 160x50) and a run killed 10 times (docs/TESTING.md).
 test: deps
 	scripts/check-architecture.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(SWIFT) build -c release
 	AGGAN_BIN=$(RELEASE_BIN) scripts/dashboard-e2e.sh
+	AGGAN_BIN=$(RELEASE_BIN) scripts/kill-resume.sh
 
 # A new run folder each time (runs/demo-<time>); continue one with
 # `.build/release/aggan train --resume runs/demo-<time>`.

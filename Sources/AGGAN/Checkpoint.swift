@@ -20,7 +20,14 @@ public enum Checkpoint {
         public var description: String { "cannot load checkpoint '\(path)': \(reason)" }
     }
 
-    /// Writes the model, optimiser state, pools and random state; atomically.
+    /// A checkpoint that was not written because what it would hold is unsafe.
+    public struct Refused: Error, CustomStringConvertible, Equatable {
+        public let path: String, reason: String
+        public var description: String { "cannot write checkpoint '\(path)': \(reason)" }
+    }
+
+    /// Writes the model, optimiser state, pools and random state; atomically. A model or
+    /// optimiser state holding a NaN or an infinity is refused: such a file is never written.
     public static func save(_ trainer: Trainer, to path: String, extra: [String: String] = [:]) throws {
         var file = weightsFile(trainer.model)
         for (prefix, opt) in [("optim.g", trainer.optG), ("optim.d", trainer.optD)] {
@@ -35,8 +42,16 @@ public enum Checkpoint {
         if let average = trainer.attentionAverage {
             for ((name, t), a) in zip(trainer.model.attentionParameters, average) { file.tensors["average.\(name)"] = .init(a, shape: t.shape) }
         }
-        let config = String(decoding: try JSONEncoder().encode(trainer.config), as: UTF8.self)
-        let steps = String(decoding: try JSONEncoder().encode(["g": trainer.optG.steps, "d": trainer.optD.steps]), as: UTF8.self)
+        for (name, tensor) in file.tensors.sorted(by: { $0.key < $1.key }) {
+            if let values = tensor.floats, let i = Adam.firstNonFinite(values) {
+                throw Refused(path: path, reason: "tensor '\(name)' holds \(values[i])")
+            }
+        }
+        // Sorted keys: the same state gives the same file, byte for byte.
+        let json = JSONEncoder()
+        json.outputFormatting = .sortedKeys
+        let config = String(decoding: try json.encode(trainer.config), as: UTF8.self)
+        let steps = String(decoding: try json.encode(["g": trainer.optG.steps, "d": trainer.optD.steps]), as: UTF8.self)
         file.metadata = extra.merging([
             "format": format, "format_version": formatVersion, "config": config,
             "step": String(trainer.step), "epoch": String(trainer.epoch), "rng": String(trainer.rng.state),
