@@ -90,7 +90,7 @@ final class EngineTests: XCTestCase {
     func testASecondWriterOfARunFolderIsRefused() throws {
         let first = try makeEngine(runDir: true)
         XCTAssertThrowsError(try makeEngine(runDir: true)) { error in
-            XCTAssertTrue("\(error)".contains("is in use by another aggan process"), "\(error)")
+            XCTAssertTrue("\(error)".hasSuffix("is in use by another aggan process (pid \(getpid()), it holds run.lock)"), "\(error)")
         }
         // A temporary file of the first writer survives the refused second one.
         let temp = dir.appendingPathComponent("run/checkpoints/.step-0000001.safetensors.1.2.tmp").path
