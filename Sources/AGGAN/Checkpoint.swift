@@ -73,6 +73,11 @@ public enum Checkpoint {
     public static func loadModel(_ path: String) throws -> (model: AGGANModel, config: Config?, file: Safetensors.File) {
         let file: Safetensors.File
         do { file = try Safetensors.read(path) } catch let e as Safetensors.Failure { throw Failure(path: path, reason: e.reason) }
+        return try loadModel(file, path: path)
+    }
+
+    /// `loadModel` of a file already read (`path` is what errors name).
+    static func loadModel(_ file: Safetensors.File, path: String) throws -> (model: AGGANModel, config: Config?, file: Safetensors.File) {
         func fail(_ r: String) -> Failure { Failure(path: path, reason: r) }
         var config: Config?
         if file.metadata["format"] == format {
@@ -123,7 +128,20 @@ public enum Checkpoint {
     /// Restores a training checkpoint: model, optimiser moments and steps, pools, random
     /// state and step. Returns the trainer and the file's metadata (for the caller's extras).
     public static func resume(_ path: String) throws -> (trainer: Trainer, metadata: [String: String]) {
-        let (model, config, file) = try loadModel(path)
+        try resume(loadModel(path), path: path)
+    }
+
+    /// `resume` of a checkpoint's bytes, as if read from `path` (what errors name): the
+    /// fuzz tests decode their mutants without writing them.
+    public static func resume(data: Data, path: String) throws -> (trainer: Trainer, metadata: [String: String]) {
+        let file: Safetensors.File
+        do { file = try Safetensors.parse(data, path: path) } catch let e as Safetensors.Failure { throw Failure(path: path, reason: e.reason) }
+        return try resume(loadModel(file, path: path), path: path)
+    }
+
+    static func resume(_ loaded: (model: AGGANModel, config: Config?, file: Safetensors.File), path: String)
+        throws -> (trainer: Trainer, metadata: [String: String]) {
+        let (model, config, file) = loaded
         func fail(_ r: String) -> Failure { Failure(path: path, reason: r) }
         guard let config else { throw fail("it holds weights only (no training state), so training cannot resume from it") }
         let trainer = try Trainer(config: config, model: model)

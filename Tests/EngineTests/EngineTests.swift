@@ -360,7 +360,9 @@ final class EngineTests: XCTestCase {
         gate.signal()
         engine.waitUntilFinished()
         let got = slow.received.current
-        XCTAssertLessThanOrEqual(got.count, 2, "the blocked observer got a backlog: \(got.map(\.sequence))")
+        // The snapshot it was blocked in, and the latest; one more when the gate opened
+        // between the engine's last two publications (seen under ThreadSanitizer): no backlog.
+        XCTAssertLessThanOrEqual(got.count, 3, "the blocked observer got a backlog: \(got.map(\.sequence))")
         XCTAssertEqual(got.last?.sequence, engine.latestSnapshot?.sequence)
         XCTAssertEqual(fast.received.current.last?.state, .finished)
     }
