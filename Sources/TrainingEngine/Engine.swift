@@ -326,8 +326,7 @@ public final class Engine: @unchecked Sendable {
     /// A step refused for a NaN or an infinity: pause or fail (`pauseOnFault`), with a
     /// one-line message that names the step, the term and the last good checkpoint.
     private func halt(_ refused: NonFiniteStep) {
-        let last = checkpointSteps.last.map { "the last good checkpoint is step \($0)" } ?? "no checkpoint was written"
-        fault = "\(refused); the update was not applied and nothing is saved after it (\(last))"
+        fault = "\(refused); the update was not applied and nothing is saved after it (\(lastGoodCheckpoint))"
         message = fault
         pendingSteps = 0
         state = options.pauseOnFault ? .paused : .failed
@@ -339,8 +338,12 @@ public final class Engine: @unchecked Sendable {
     /// believe it saved (the earlier checkpoints stay as they were).
     private func failFinalSave(_ failure: String) {
         state = .failed
-        let last = checkpointSteps.last.map { "the last good checkpoint is step \($0)" } ?? "no checkpoint was written"
-        message = "the final checkpoint was not written (\(last)): \(failure)"
+        message = "the final checkpoint was not written (\(lastGoodCheckpoint)): \(failure)"
+    }
+
+    /// "the last good checkpoint is step N", for messages about what was not saved.
+    private var lastGoodCheckpoint: String {
+        checkpointSteps.last.map { "the last good checkpoint is step \($0)" } ?? "no checkpoint was written"
     }
 
     /// Saves a checkpoint; returns why it failed, if it did.
@@ -368,8 +371,7 @@ public final class Engine: @unchecked Sendable {
             // The first failure is reported; the same one again (a full disk) stays quiet.
             let reason = "\(error)".replacingOccurrences(of: path, with: "")
             if checkpointTrouble?.reason != reason {
-                let last = checkpointSteps.last.map { "the last good checkpoint is step \($0)" } ?? "no checkpoint yet"
-                message = "checkpoint failed: \(error) (training goes on; \(last))"
+                message = "checkpoint failed: \(error) (training goes on; \(lastGoodCheckpoint))"
                 checkpointTrouble = (reason, trainer.step)
             }
             return "\(error)"
