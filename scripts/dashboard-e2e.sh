@@ -13,15 +13,7 @@ set -u
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-PASSED=0
-FAILED=0
-pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $*"; FAILED=$((FAILED + 1)); }
-finish() {
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-    exit $?
-}
+. "$ROOT/scripts/checks.sh"
 
 for tool in tmux python3; do
     command -v "$tool" >/dev/null 2>&1 || { fail "needs $tool"; finish; }
@@ -221,6 +213,19 @@ run_size() {
 }
 
 # Resize (down below the minimum and back up) and Ctrl-C: saves, exits 0, terminal sane.
+# The shell in the pane is back in canonical mode with echo.
+modes_restored() {
+    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
+    sleep 1
+    local modes
+    modes=$(pane | grep -E 'icanon' | head -1)
+    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
+        pass "$1 terminal restored: $modes"
+    else
+        fail "$1 terminal modes: '$modes'"
+    fi
+}
+
 run_signals() {
     local RUN="$WORK/run-signals"
     local tag="[resize, Ctrl-C]"
@@ -247,15 +252,7 @@ run_signals() {
     pane | grep -q "interrupted" && pass "$tag summary says interrupted" || fail "$tag summary"
     [ "$(ls "$RUN/checkpoints" 2>/dev/null | grep -c safetensors)" -ge 1 ] && pass "$tag Ctrl-C saved a checkpoint" \
         || fail "$tag Ctrl-C saved no checkpoint"
-    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
-    sleep 1
-    local modes
-    modes=$(pane | grep -E 'icanon' | head -1)
-    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
-        pass "$tag terminal restored: $modes"
-    else
-        fail "$tag terminal modes: '$modes'"
-    fi
+    modes_restored "$tag"
     T kill-server >/dev/null 2>&1
 }
 
@@ -289,15 +286,7 @@ run_crash() {
     fi
     [ "$(T display -p -t e2e '#{alternate_on}')" = 0 ] && pass "$tag back on the main screen" || fail "$tag still on the alternate screen"
     [ "$(T display -p -t e2e '#{cursor_flag}')" = 1 ] && pass "$tag cursor visible" || fail "$tag cursor hidden"
-    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
-    sleep 1
-    local modes
-    modes=$(pane | grep -E 'icanon' | head -1)
-    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
-        pass "$tag terminal modes restored: $modes"
-    else
-        fail "$tag terminal modes: '$modes'"
-    fi
+    modes_restored "$tag"
     T kill-server >/dev/null 2>&1
 }
 

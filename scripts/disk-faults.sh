@@ -31,15 +31,7 @@ if [ "${1:-}" != "--inside" ]; then
     AGGAN_BIN="$AGGAN_BIN" exec unshare -m --propagation private bash "$0" --inside
 fi
 
-PASSED=0
-FAILED=0
-pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $*"; FAILED=$((FAILED + 1)); }
-finish() {
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-    exit $?
-}
+. "$ROOT/scripts/checks.sh"
 
 [ -x "${AGGAN_BIN:-}" ] || { fail "no executable at ${AGGAN_BIN:-}"; finish; }
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/aggan-disk.XXXXXX")"

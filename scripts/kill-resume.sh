@@ -28,15 +28,7 @@ cd "$ROOT"
 KILLS="${KILLS:-10}"
 SEED="${SEED:-7}"
 SLOW_MS=400
-PASSED=0
-FAILED=0
-pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $*"; FAILED=$((FAILED + 1)); }
-finish() {
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-    exit $?
-}
+. "$ROOT/scripts/checks.sh"
 
 if [ -z "${AGGAN_BIN:-}" ]; then
     swift build -c release --product aggan >/dev/null || { fail "release build"; finish; }
