@@ -33,7 +33,7 @@ public enum AtomicFile {
     }()
 
     /// Writes `bytes` to a new temporary file beside `path` (named `.NAME.PID.RANDOM.tmp`,
-    /// which `RunDirectory.create` sweeps up after a crash), syncs it to disk, renames it
+    /// which `RunDirectory.open` sweeps up after a crash), syncs it to disk, renames it
     /// over `path` and syncs the folder. A reader, a crash or a full disk never leaves a
     /// half-written `path`: it is either the old file or the new one. On failure the
     /// temporary file is removed.
