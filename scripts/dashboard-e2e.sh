@@ -117,6 +117,7 @@ wait_for() {
     return 1
 }
 has() { pane | grep -qF -- "$1"; }
+# The shell printed the exit status (the typed command line holds 'EXIT=' too).
 exited() { pane | grep -q 'EXIT=[0-9]'; }
 hasnt() { ! pane | grep -qF -- "$1"; }
 step_is() { [ "$(step_now)" = "$1" ]; }
@@ -181,7 +182,7 @@ run_size() {
     T send-keys -t e2e q
     if wait_for 5 has "save before quitting? (y/n/c)"; then pass "$tag q asks to save"; else fail "$tag q asks to save"; fi
     T send-keys -t e2e "$ANSWER"
-    if wait_for 60 has "EXIT="; then
+    if wait_for 60 exited; then
         if has "EXIT=0"; then pass "$tag exits 0 after '$ANSWER'"; else fail "$tag exit status: $(pane | grep -o 'EXIT=[0-9]*')"; fi
     else
         fail "$tag did not exit after q $ANSWER"; pane; return
@@ -244,7 +245,7 @@ run_signals() {
     width=$(header | python3 -c 'import sys; print(len(sys.stdin.buffer.read().decode("utf-8").rstrip("\n")))')
     [ "$width" = 120 ] && pass "$tag header spans 120 columns" || fail "$tag header is $width columns wide"
     T send-keys -t e2e C-c
-    if wait_for 60 has "EXIT="; then
+    if wait_for 60 exited; then
         has "EXIT=0" && pass "$tag Ctrl-C stops and exits 0" || fail "$tag Ctrl-C: $(pane | grep -o 'EXIT=[0-9]*')"
     else
         fail "$tag Ctrl-C did not end the run"; pane; return
