@@ -5,7 +5,7 @@ SWIFT ?= swift
 DEB_PACKAGES := libdnnl-dev libpng-dev libtiff-dev libncurses-dev pkg-config tmux
 RELEASE_BIN := .build/release/aggan
 
-.PHONY: test deps build release demo bench clean
+.PHONY: test deps build release demo bench tsan clean
 
 # Installs the Debian packages that are missing (as root), or says how to.
 deps:
@@ -28,13 +28,23 @@ release: deps
 	$(SWIFT) build -c release
 
 # The module list of docs/ARCHITECTURE.md, unit tests, then the dashboard driven in tmux
-# (release build, 80x24 and 160x50).
+# (release build, 80x24 and 160x50), a run killed 10 times and a full and a read-only
+# disk under a run (docs/TESTING.md).
 test: deps
 	scripts/check-architecture.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 	$(SWIFT) build -c release
 	AGGAN_BIN=$(RELEASE_BIN) scripts/dashboard-e2e.sh
+	AGGAN_BIN=$(RELEASE_BIN) scripts/kill-resume.sh
+	AGGAN_BIN=$(RELEASE_BIN) scripts/disk-faults.sh
+
+# The engine and dashboard-loop tests under ThreadSanitizer, at one compute thread (no
+# OpenMP team: libgomp is not instrumented; docs/TESTING.md). Not part of `test`: its
+# own build takes several minutes.
+tsan: deps
+	OMP_NUM_THREADS=1 AGGAN_MAX_THREADS=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan \
+	    --filter 'EngineTests|DashboardAppTests'
 
 # A new run folder each time (runs/demo-<time>); continue one with
 # `.build/release/aggan train --resume runs/demo-<time>`.

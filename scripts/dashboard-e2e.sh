@@ -5,6 +5,7 @@
 #   scripts/dashboard-e2e.sh            # builds (release) and runs both sizes
 #   AGGAN_BIN=path/to/aggan scripts/dashboard-e2e.sh   # skip the build
 #   SCRATCH_PATH=.build-ui scripts/dashboard-e2e.sh    # swift build --scratch-path
+#   ONLY_CRASH=1 scripts/dashboard-e2e.sh              # only the crash checks
 #
 # Prints PASS/FAIL lines and ends with "N passed, M failed"; exits non-zero on failure.
 # Needs tmux and python3 (standard library only, to write PNGs when no dataset exists).
@@ -12,15 +13,7 @@ set -u
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-PASSED=0
-FAILED=0
-pass() { echo "PASS $*"; PASSED=$((PASSED + 1)); }
-fail() { echo "FAIL $*"; FAILED=$((FAILED + 1)); }
-finish() {
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ]
-    exit $?
-}
+. "$ROOT/scripts/checks.sh"
 
 for tool in tmux python3; do
     command -v "$tool" >/dev/null 2>&1 || { fail "needs $tool"; finish; }
@@ -124,26 +117,13 @@ wait_for() {
     return 1
 }
 has() { pane | grep -qF -- "$1"; }
-# The command's exit line (not the `echo EXIT=$?` typed on the command line).
+# The shell printed the exit status (the typed command line holds 'EXIT=' too).
 exited() { pane | grep -q 'EXIT=[0-9]'; }
 hasnt() { ! pane | grep -qF -- "$1"; }
 step_is() { [ "$(step_now)" = "$1" ]; }
 step_above() { local s; s=$(step_now); [ -n "$s" ] && [ "$s" -gt "$1" ]; }
 tau_is_not() { local t; t=$(tau_now); [ -n "$t" ] && [ "$t" != "$1" ]; }
 mode_is_not() { local m; m=$(mode_now); [ -n "$m" ] && [ "$m" != "$1" ]; }
-
-# terminal_restored TAG: canonical mode and echo are back after the program left.
-terminal_restored() {
-    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
-    sleep 1
-    local modes
-    modes=$(pane | grep -E 'icanon' | head -1)
-    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
-        pass "$1 terminal restored: $modes"
-    else
-        fail "$1 terminal modes: '$modes'"
-    fi
-}
 
 run_size() {
     local W=$1 H=$2 ANSWER=$3
@@ -244,6 +224,19 @@ run_size() {
 }
 
 # Resize (down below the minimum and back up) and Ctrl-C: saves, exits 0, terminal sane.
+# The shell in the pane is back in canonical mode with echo.
+modes_restored() {
+    T send-keys -t e2e "clear; stty -a | tr ' ;' '\n\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo" Enter
+    sleep 1
+    local modes
+    modes=$(pane | grep -E 'icanon' | head -1)
+    if echo "$modes" | grep -qE '(^| )icanon' && ! echo "$modes" | grep -qE -- '-icanon|-echo( |$)'; then
+        pass "$1 terminal restored: $modes"
+    else
+        fail "$1 terminal modes: '$modes'"
+    fi
+}
+
 run_signals() {
     local RUN="$WORK/run-signals"
     local tag="[resize, Ctrl-C]"
@@ -270,7 +263,7 @@ run_signals() {
     pane | grep -q "interrupted" && pass "$tag summary says interrupted" || fail "$tag summary"
     [ "$(ls "$RUN/checkpoints" 2>/dev/null | grep -c safetensors)" -ge 1 ] && pass "$tag Ctrl-C saved a checkpoint" \
         || fail "$tag Ctrl-C saved no checkpoint"
-    terminal_restored "$tag"
+    modes_restored "$tag"
     T kill-server >/dev/null 2>&1
 }
 
@@ -306,12 +299,50 @@ run_view() {
     else
         fail "$tag q did not exit"; pane; return
     fi
-    terminal_restored "$tag"
+    modes_restored "$tag"
     T kill-server >/dev/null 2>&1
 }
 
-run_size 80 24 y
-run_size 160 50 n
-run_signals
-run_view
+# A crash while the dashboard is up (a Swift trap is SIGILL, fatalError SIGILL or SIGTRAP,
+# a bad pointer SIGSEGV; here sent from outside): the process dies of the signal, and the
+# terminal is usable again: the main screen, canonical mode, echo, a visible cursor.
+run_crash() {
+    local sig=$1
+    local RUN="$WORK/run-crash-$sig"
+    local tag="[crash: SIG$sig]"
+    T kill-server >/dev/null 2>&1
+    T -f /dev/null new-session -d -s e2e -x 100 -y 30 \
+        "env -i PATH='$PATH' HOME='$WORK' TERM=screen-256color LANG=C.UTF-8 PS1='e2e\$ ' bash --norc --noprofile"
+    T set-option -g status off >/dev/null
+    sleep 0.3
+    # In the foreground (the dashboard reads the terminal), its pid in a file.
+    printf '%s\n' "echo \$\$ >'$WORK/crash.pid'" \
+        "cd '$ROOT' && SWIFT_BACKTRACE=interactive=no exec '$AGGAN_BIN' train --data '$DATA' --size 32 --ngf 4 --blocks 1 --ndf 8 --run-dir '$RUN'" \
+        >"$WORK/crash.sh"
+    rm -f "$WORK/crash.pid"
+    T send-keys -t e2e "bash '$WORK/crash.sh'; echo EXIT=\$?" Enter
+    if wait_for 60 step_above 1; then pass "$tag running"; else fail "$tag not running"; pane; return; fi
+    [ "$(T display -p -t e2e '#{alternate_on}')" = 1 ] && pass "$tag on the alternate screen" || fail "$tag not on the alternate screen"
+    kill -"$sig" "$(cat "$WORK/crash.pid")"
+    if wait_for 60 exited; then
+        local code
+        code=$(pane | grep -o 'EXIT=[0-9][0-9]*' | head -1 | cut -d= -f2)
+        [ "$code" -gt 128 ] && pass "$tag died of the signal (exit $code)" || fail "$tag exit $code"
+    else
+        fail "$tag did not die"; pane; return
+    fi
+    [ "$(T display -p -t e2e '#{alternate_on}')" = 0 ] && pass "$tag back on the main screen" || fail "$tag still on the alternate screen"
+    [ "$(T display -p -t e2e '#{cursor_flag}')" = 1 ] && pass "$tag cursor visible" || fail "$tag cursor hidden"
+    modes_restored "$tag"
+    T kill-server >/dev/null 2>&1
+}
+
+if [ -z "${ONLY_CRASH:-}" ]; then
+    run_size 80 24 y
+    run_size 160 50 n
+    run_signals
+    run_view
+fi
+run_crash ILL
+run_crash SEGV
 finish

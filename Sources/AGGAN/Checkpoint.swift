@@ -20,7 +20,14 @@ public enum Checkpoint {
         public var description: String { "cannot load checkpoint '\(path)': \(reason)" }
     }
 
-    /// Writes the model, optimiser state, pools and random state; atomically.
+    /// A checkpoint that was not written because what it would hold is unsafe.
+    public struct Refused: Error, CustomStringConvertible, Equatable {
+        public let path: String, reason: String
+        public var description: String { "cannot write checkpoint '\(path)': \(reason)" }
+    }
+
+    /// Writes the model, optimiser state, pools and random state; atomically. A model or
+    /// optimiser state holding a NaN or an infinity is refused: such a file is never written.
     public static func save(_ trainer: Trainer, to path: String, extra: [String: String] = [:]) throws {
         var file = weightsFile(trainer.model)
         for (prefix, opt) in [("optim.g", trainer.optG), ("optim.d", trainer.optD)] {
@@ -35,8 +42,16 @@ public enum Checkpoint {
         if let average = trainer.attentionAverage {
             for ((name, t), a) in zip(trainer.model.attentionParameters, average) { file.tensors["average.\(name)"] = .init(a, shape: t.shape) }
         }
-        let config = String(decoding: try JSONEncoder().encode(trainer.config), as: UTF8.self)
-        let steps = String(decoding: try JSONEncoder().encode(["g": trainer.optG.steps, "d": trainer.optD.steps]), as: UTF8.self)
+        for (name, tensor) in file.tensors.sorted(by: { $0.key < $1.key }) {
+            if let values = tensor.floats, let i = Adam.firstNonFinite(values) {
+                throw Refused(path: path, reason: "tensor '\(name)' holds \(values[i])")
+            }
+        }
+        // Sorted keys: the same state gives the same file, byte for byte.
+        let json = JSONEncoder()
+        json.outputFormatting = .sortedKeys
+        let config = String(decoding: try json.encode(trainer.config), as: UTF8.self)
+        let steps = String(decoding: try json.encode(["g": trainer.optG.steps, "d": trainer.optD.steps]), as: UTF8.self)
         file.metadata = extra.merging([
             "format": format, "format_version": formatVersion, "config": config,
             "step": String(trainer.step), "epoch": String(trainer.epoch), "rng": String(trainer.rng.state),
@@ -58,6 +73,11 @@ public enum Checkpoint {
     public static func loadModel(_ path: String) throws -> (model: AGGANModel, config: Config?, file: Safetensors.File) {
         let file: Safetensors.File
         do { file = try Safetensors.read(path) } catch let e as Safetensors.Failure { throw Failure(path: path, reason: e.reason) }
+        return try loadModel(file, path: path)
+    }
+
+    /// `loadModel` of a file already read (`path` is what errors name).
+    static func loadModel(_ file: Safetensors.File, path: String) throws -> (model: AGGANModel, config: Config?, file: Safetensors.File) {
         func fail(_ r: String) -> Failure { Failure(path: path, reason: r) }
         var config: Config?
         if file.metadata["format"] == format {
@@ -130,7 +150,20 @@ public enum Checkpoint {
     /// Restores a training checkpoint: model, optimiser moments and steps, pools, random
     /// state and step. Returns the trainer and the file's metadata (for the caller's extras).
     public static func resume(_ path: String) throws -> (trainer: Trainer, metadata: [String: String]) {
-        let (model, config, file) = try loadModel(path)
+        try resume(loadModel(path), path: path)
+    }
+
+    /// `resume` of a checkpoint's bytes, as if read from `path` (what errors name): the
+    /// fuzz tests decode their mutants without writing them.
+    public static func resume(data: Data, path: String) throws -> (trainer: Trainer, metadata: [String: String]) {
+        let file: Safetensors.File
+        do { file = try Safetensors.parse(data, path: path) } catch let e as Safetensors.Failure { throw Failure(path: path, reason: e.reason) }
+        return try resume(loadModel(file, path: path), path: path)
+    }
+
+    static func resume(_ loaded: (model: AGGANModel, config: Config?, file: Safetensors.File), path: String)
+        throws -> (trainer: Trainer, metadata: [String: String]) {
+        let (model, config, file) = loaded
         func fail(_ r: String) -> Failure { Failure(path: path, reason: r) }
         guard let config else { throw fail("it holds weights only (no training state), so training cannot resume from it") }
         let trainer = try Trainer(config: config, model: model)

@@ -23,8 +23,17 @@ public struct AtomicWriteError: Error, CustomStringConvertible, Equatable, Senda
 }
 
 public enum AtomicFile {
+    /// For fault tests only: when the environment variable `AGGAN_TEST_SLOW_WRITE_MS` holds
+    /// a number of milliseconds, every write pauses that long halfway through its
+    /// temporary file, so that a test can kill the process while a checkpoint is half
+    /// written (`scripts/kill-resume.sh`). Unset, nothing changes.
+    static let slowWriteMicroseconds: UInt32 = {
+        guard let text = getenv("AGGAN_TEST_SLOW_WRITE_MS"), let ms = UInt32(String(cString: text)) else { return 0 }
+        return min(ms, 60_000) * 1000
+    }()
+
     /// Writes `bytes` to a new temporary file beside `path` (named `.NAME.PID.RANDOM.tmp`,
-    /// which `RunDirectory.create` sweeps up after a crash), syncs it to disk, renames it
+    /// which `RunDirectory.open` sweeps up after a crash), syncs it to disk, renames it
     /// over `path` and syncs the folder. A reader, a crash or a full disk never leaves a
     /// half-written `path`: it is either the old file or the new one. On failure the
     /// temporary file is removed.
@@ -35,9 +44,11 @@ public enum AtomicFile {
         var failure: (Int32, String)?
         bytes.withUnsafeBytes { b in
             guard let base = b.baseAddress else { return }
-            var done = 0
+            var done = 0, paused = slowWriteMicroseconds == 0
             while done < b.count {
-                let n = Foundation.write(fd, base + done, b.count - done)
+                if !paused && done >= b.count / 2 { usleep(slowWriteMicroseconds); paused = true }
+                let chunk = paused ? b.count - done : b.count / 2 - done
+                let n = Foundation.write(fd, base + done, max(1, chunk))
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = (errno, "write")

@@ -7,9 +7,14 @@
 #ifndef _XOPEN_SOURCE_EXTENDED
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
+#include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
 #include <ncurses.h>
 
 // What Swift cannot import: macros with arguments or casts, and the globals that Swift 6
@@ -26,6 +31,82 @@ static inline FILE *aggan_stdout(void) { return stdout; }
 static inline FILE *aggan_stdin(void) { return stdin; }
 static inline int aggan_ok(void) { return OK; }
 static inline int aggan_err(void) { return ERR; }
+
+// The terminal restored when the process dies of a crash signal (a Swift trap or
+// fatalError is SIGILL or SIGTRAP; SIGSEGV, SIGBUS, SIGFPE, SIGABRT): the handler puts
+// back the terminal modes saved before ncurses changed them and writes the sequences that
+// leave the alternate screen, show the cursor and reset colours, using only
+// async-signal-safe calls (tcsetattr, write, sigaction, raise). Then the signal goes on to
+// the handler that was there before (Swift's backtracer) or its default action, so the
+// process still dies of it, now on a usable terminal.
+#define AGGAN_CRASH_SIGNALS 6
+struct aggan_crash_state {
+    struct sigaction previous[AGGAN_CRASH_SIGNALS];
+    struct termios termios;
+    int termios_saved;
+    int installed;
+    int drawing_fd;
+};
+
+// The handler's state, in a function (Swift does not import a header's static variables).
+static inline struct aggan_crash_state *aggan_crash(void) {
+    static struct aggan_crash_state state;
+    return &state;
+}
+
+static inline int aggan_crash_signal(int i) {
+    static const int signals[AGGAN_CRASH_SIGNALS] = {SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGABRT};
+    return signals[i];
+}
+
+static void aggan_crash_handler(int sig) {
+    static const char reset[] = "\033[0m\033[?25h\033[?1l\033>\033[?1049l\r\n";
+    struct aggan_crash_state *c = aggan_crash();
+    // The dashboard's thread may still be drawing: its stream goes to /dev/null from now on.
+    if (c->drawing_fd > STDERR_FILENO) {
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, c->drawing_fd);
+    }
+    if (c->termios_saved) tcsetattr(STDIN_FILENO, TCSANOW, &c->termios);
+    ssize_t written = write(STDOUT_FILENO, reset, sizeof reset - 1);
+    (void)written;
+    for (int i = 0; i < AGGAN_CRASH_SIGNALS; i++) {
+        if (aggan_crash_signal(i) == sig) sigaction(sig, &c->previous[i], NULL);
+    }
+    raise(sig);  // the previous handler (Swift's backtracer) has its say
+    // Then the default action, also for a signal that was sent rather than raised by a
+    // fault (returning would go on running with a silenced dashboard).
+    struct sigaction fallback;
+    memset(&fallback, 0, sizeof fallback);
+    fallback.sa_handler = SIG_DFL;
+    sigemptyset(&fallback.sa_mask);
+    sigaction(sig, &fallback, NULL);
+    raise(sig);
+}
+
+// Call before ncurses changes the terminal modes; `drawing_fd` is the descriptor ncurses
+// draws through (silenced by a crash when it is not standard output or error).
+static inline void aggan_install_crash_restore(int drawing_fd) {
+    struct aggan_crash_state *c = aggan_crash();
+    if (c->installed) return;
+    c->drawing_fd = drawing_fd;
+    c->termios_saved = tcgetattr(STDIN_FILENO, &c->termios) == 0;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = aggan_crash_handler;
+    action.sa_flags = SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < AGGAN_CRASH_SIGNALS; i++) sigaction(aggan_crash_signal(i), &action, &c->previous[i]);
+    c->installed = 1;
+}
+
+// Puts the previous handlers back (the terminal is restored the ordinary way).
+static inline void aggan_remove_crash_restore(void) {
+    struct aggan_crash_state *c = aggan_crash();
+    if (!c->installed) return;
+    for (int i = 0; i < AGGAN_CRASH_SIGNALS; i++) sigaction(aggan_crash_signal(i), &c->previous[i], NULL);
+    c->installed = 0;
+}
 
 // The character set of the current locale (`UTF-8` when braille can show).
 static inline const char *aggan_codeset(void) { return nl_langinfo(CODESET); }

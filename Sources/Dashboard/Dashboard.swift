@@ -190,6 +190,7 @@ public enum Dashboard {
         case .failed: return ("FAILED", .warningFg)
         default: break
         }
+        if live.fault != nil { return ("HALTED", .warningFg) }
         if view.stopping { return ("STOPPING", .warningFg) }
         switch live.state {
         case .running: return ("RUNNING", .statusRunning)
@@ -220,6 +221,12 @@ public enum Dashboard {
         }
         guard let live else { return }
         var right = badgeX
+        if let fault = live.fault {
+            // A refused step: a red banner over the whole header, before anything else.
+            let text = " " + truncated(fault, to: max(8, badgeX - x - 4)) + " "
+            canvas.put(text, x: x + 1, y: 0, style: Style(fg: theme[.mainBg], bg: theme[.warningFg], attributes: [.bold]))
+            return
+        }
         if let alarm = live.attentionAlarm {
             // The collapse alarm takes the header's room before the status fields.
             let text = " " + truncated(alarm, to: max(8, badgeX - x - 4)) + " "
@@ -695,7 +702,7 @@ public enum Dashboard {
             _ = draw(figures(view.direction) + common + heading(view.direction), from: rect.y, to: bottom)
         }
         if let message = live?.message, bottom < rect.maxY {
-            let failed = live?.state == .failed
+            let failed = live?.state == .failed || live?.fault != nil
             canvas.put(truncated(message, to: rect.width), x: rect.x, y: rect.maxY - 1,
                        style: failed ? theme.style(.warningFg, .bold) : theme.style(.inactiveFg), clip: rect)
         }

@@ -48,6 +48,27 @@ public final class Adam {
         }
     }
 
+    /// The first parameter whose gradient holds a NaN or an infinity, and that value.
+    public func firstNonFiniteGradient() -> (name: String, value: Float)? {
+        for (name, t) in parameters {
+            guard let g = t.grad, let i = Self.firstNonFinite(g) else { continue }
+            return (name, g[i])
+        }
+        return nil
+    }
+
+    /// The index of the first NaN or infinity in `values`. The scan tests the exponent
+    /// bits with an integer OR, which vectorises; only a hit is searched again.
+    public static func firstNonFinite(_ values: [Float]) -> Int? {
+        let exponent: UInt32 = 0x7F80_0000
+        let any = values.withUnsafeBufferPointer { p -> Bool in
+            var hit: UInt32 = 0
+            for v in p { hit |= (v.bitPattern & exponent) == exponent ? 1 : 0 }
+            return hit != 0
+        }
+        return any ? values.firstIndex { !$0.isFinite } : nil
+    }
+
     /// The optimiser state as named tensors (`<prefix>.<param>.m`, `.v`) and step counts,
     /// for checkpoints.
     public func stateTensors(prefix: String) -> [(String, [Int], [Float])] {

@@ -27,7 +27,13 @@ public enum Safetensors {
             switch dtype {
             case .f32:
                 return bytes.withUnsafeBytes { raw in
-                    (0..<raw.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                    let n = raw.count / 4
+                    // The file is little-endian, as is every host aggan runs on: one copy.
+                    return [Float](unsafeUninitializedCapacity: n) { out, count in
+                        if n > 0 { UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<(n * 4)])) }
+                        if UInt32(littleEndian: 1) != 1 { for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: out[i].bitPattern)) } }
+                        count = n
+                    }
                 }
             case .f16:
                 return bytes.withUnsafeBytes { raw in

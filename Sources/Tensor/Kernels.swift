@@ -1,14 +1,24 @@
 import CDNNL
 import CKernels
+import Glibc
 
 /// The math kernels behind the ops: matrix products through oneDNN, im2col/col2im in
 /// plain loops over contiguous buffers. Only this file imports oneDNN.
 public enum Compute {
     /// Sets the number of threads oneDNN's kernels use (OpenMP). Call it from the thread
-    /// that runs the math (the engine's queue), never from two threads at once.
+    /// that runs the math (the engine's queue), never from two threads at once. The
+    /// environment variable `AGGAN_MAX_THREADS` caps it: `AGGAN_MAX_THREADS=1` keeps every
+    /// computation on the calling thread, with no OpenMP team, which is how the tests run
+    /// under ThreadSanitizer (libgomp is not instrumented; docs/TESTING.md).
     public static func setThreads(_ n: Int) {
-        aggan_set_threads(Int32(clamping: max(1, n)))
+        aggan_set_threads(Int32(clamping: min(max(1, n), maximumThreads)))
     }
+
+    /// `AGGAN_MAX_THREADS`, when set to a positive number.
+    static let maximumThreads: Int = {
+        guard let text = getenv("AGGAN_MAX_THREADS"), let n = Int(String(cString: text)), n >= 1 else { return Int.max }
+        return n
+    }()
 
     /// The thread count oneDNN's kernels and `parallelFor` use now.
     public static var threads: Int { Int(aggan_max_threads()) }

@@ -34,7 +34,8 @@ public final class NCursesTerminal: Terminal {
     private let wide = UnsafeMutablePointer<wchar_t>.allocate(capacity: 8)
 
     /// Opens the terminal: locale, ncurses, cbreak, no echo, keypad, non-blocking input,
-    /// hidden cursor, colours.
+    /// hidden cursor, colours; and, on a real terminal, handlers that restore it if the
+    /// process dies of a crash signal before `restore()` (CNCurses/shim.h).
     ///
     /// - Parameters:
     ///   - requested: the colour depth wanted (`ColorDepth.detect` or `--color`). Truecolor
@@ -61,6 +62,10 @@ public final class NCursesTerminal: Terminal {
             output = fd >= 0 ? fdopen(fd, "w") : nil
             if let output { setvbuf(output, nil, _IOFBF, 1 << 16) } else { output = aggan_stdout() }
             input = aggan_stdin()
+            // A crash (a trap in the engine thread too) restores the terminal before the
+            // process dies: the modes as they are now, before ncurses changes them; the
+            // stream ncurses draws through is silenced then.
+            aggan_install_crash_restore(output.map { fileno($0) } ?? STDOUT_FILENO)
         }
         var chosen = term
         if requested == .truecolor, !term.contains("direct"), term.hasSuffix("-256color") {
@@ -72,6 +77,7 @@ public final class NCursesTerminal: Terminal {
         }
         if screen == nil { screen = newterm(term, output, input) }
         guard let screen else {
+            aggan_remove_crash_restore()
             throw TerminalError("cannot open the terminal: no terminal description for TERM='\(term)'")
         }
         terminalType = chosen
@@ -137,6 +143,7 @@ public final class NCursesTerminal: Terminal {
         open = false
         curs_set(1)
         endwin()
+        aggan_remove_crash_restore()
         if let screen { delscreen(screen) }
         screen = nil
         if let output, output != aggan_stdout() { fclose(output) }

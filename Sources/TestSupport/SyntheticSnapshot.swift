@@ -21,7 +21,8 @@ public enum SyntheticSnapshot {
     public static func make(step: Int = 1284, state: RunState = .running, tau: Float = 0.1,
                             mode: ThresholdMode = .soft, samples: Int = 4, imageSize: Int = 32,
                             extraCheckpoint: Int? = 1200, previewStep: Int? = nil, sequence: Int? = nil,
-                            message: String? = "saved checkpoint step-00001200.safetensors") -> TrainingSnapshot {
+                            message: String? = "saved checkpoint step-00001200.safetensors",
+                            fault: String? = nil) -> TrainingSnapshot {
         let c = config
         let points = (0..<step).map {
             LossPoint(step: $0 + 1, losses: losses(atStep: $0 + 1), attention: attention(atStep: $0 + 1),
@@ -46,7 +47,7 @@ public enum SyntheticSnapshot {
             losses: points.last?.losses, history: LossHistory(points: points),
             iterationsPerSecond: 31.2, eta: remaining / 31.2, tau: tau, mode: mode, state: state,
             previews: previews, previewStep: pStep, lastCheckpointStep: checkpoints.last,
-            checkpointSteps: checkpoints, message: message, sequence: sequence ?? step)
+            checkpointSteps: checkpoints, message: message, fault: fault, sequence: sequence ?? step)
     }
 
     /// Falling generator terms with wiggles, discriminator terms near 0.25.

@@ -19,6 +19,9 @@ public enum EngineCommand: Sendable, Equatable {
     case setPreviewSamples([Int])
     /// Save a checkpoint now.
     case save
+    /// Something an observer has to say, shown as the run's latest message (a metrics or
+    /// preview write that failed).
+    case report(String)
 }
 
 /// Settings of one run that are not part of the model's config.
@@ -38,6 +41,10 @@ public struct EngineOptions: Sendable {
     public var snapshotHistory = 64
     /// Steps an attention map must stay all-black or all-white before the alarm.
     public var collapsePatience = 100
+    /// What a step with a NaN or infinite loss or gradient does (the update is never
+    /// applied and nothing is saved after it either way): pause with `fault` set, for a
+    /// user who wants to look (the dashboard), or end the run as failed (the default).
+    public var pauseOnFault = false
 
     public init() {}
 }
@@ -80,6 +87,12 @@ public final class Engine: @unchecked Sendable {
     /// Held while the engine lives: no second process writes this run folder.
     private let runLock: RunLock?
     private var attentionAlarm: String?
+    /// Set once a step was refused for a non-finite value: the model may no longer be
+    /// trained or saved.
+    private var fault: String?
+    /// While checkpoints fail: the error without its path and the step of the first
+    /// failure (reported once).
+    private var checkpointTrouble: (reason: String, since: Int)?
 
     /// A new run from `config` (its iterations per epoch are taken from the data).
     public init(config: Config, data: TrainingData, options: EngineOptions) throws {
@@ -92,7 +105,11 @@ public final class Engine: @unchecked Sendable {
         viewTau = c.tau
         previewIndices = Array(0..<min(data.previewA.count, data.previewB.count))
         runLock = try options.runDirectory?.open()
-        try options.runDirectory?.writeConfig(c)
+        if let dir = options.runDirectory {
+            try dir.writeConfig(c)
+            // A run killed before its first checkpoint left lines that no checkpoint holds.
+            _ = try MetricsRecorder.truncate(dir, after: 0)
+        }
         message = Self.guideLine(trainer.config, data)
     }
 
@@ -169,7 +186,10 @@ public final class Engine: @unchecked Sendable {
         for c in commands { apply(c) }
         if state == .stopped || state == .finished || state == .failed { return false }
         if state == .running || pendingSteps > 0 {
-            do { try iterate() } catch {
+            do { try iterate() } catch let refused as NonFiniteStep {
+                halt(refused)
+                return state != .failed
+            } catch {
                 state = .failed
                 message = "training failed at step \(trainer.step + 1): \(error)"
                 publish()
@@ -182,6 +202,15 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func apply(_ c: EngineCommand) {
+        if let fault {
+            // Nothing trains or saves after a refused step (the view may still change);
+            // a stop ends the run as failed.
+            switch c {
+            case .start, .resume, .step, .save: message = fault; publish(); return
+            case .stop: state = .failed; message = fault; publish(); return
+            default: break
+            }
+        }
         switch c {
         case .start:
             if state == .idle || state == .paused { state = .running }
@@ -208,6 +237,8 @@ public final class Engine: @unchecked Sendable {
             refreshPreviews()
         case .save:
             saveCheckpoint()
+        case .report(let text):
+            message = text
         }
         publish()
     }
@@ -297,11 +328,27 @@ public final class Engine: @unchecked Sendable {
                                 fractionAboveTau: Double(attention.count) / Double(image.width * image.height))
     }
 
+    /// A step refused for a NaN or an infinity: pause or fail (`pauseOnFault`), with a
+    /// one-line message that names the step, the term and the last good checkpoint.
+    private func halt(_ refused: NonFiniteStep) {
+        fault = "\(refused); the update was not applied and nothing is saved after it (\(lastGoodCheckpoint))"
+        message = fault
+        pendingSteps = 0
+        state = options.pauseOnFault ? .paused : .failed
+        refreshPreviews()
+        publish()
+    }
+
     /// A run that ends without its last checkpoint has failed: its caller must not
     /// believe it saved (the earlier checkpoints stay as they were).
     private func failFinalSave(_ failure: String) {
         state = .failed
-        message = "the final checkpoint was not written: \(failure)"
+        message = "the final checkpoint was not written (\(lastGoodCheckpoint)): \(failure)"
+    }
+
+    /// "the last good checkpoint is step N", for messages about what was not saved.
+    private var lastGoodCheckpoint: String {
+        checkpointSteps.last.map { "the last good checkpoint is step \($0)" } ?? "no checkpoint was written"
     }
 
     /// Saves a checkpoint; returns why it failed, if it did.
@@ -309,6 +356,10 @@ public final class Engine: @unchecked Sendable {
     private func saveCheckpoint() -> String? {
         guard let dir = options.runDirectory else { return nil }
         let path = dir.checkpointPath(step: trainer.step)
+        // Every step the checkpoint holds reaches metrics.jsonl first: a run killed after
+        // the checkpoint resumes with its whole history.
+        publish()
+        observers.flush()
         do {
             var extra = try data.state()
             extra["view_tau"] = String(viewTau)
@@ -318,9 +369,16 @@ public final class Engine: @unchecked Sendable {
             if checkpointSteps.last != trainer.step { checkpointSteps.append(trainer.step) }
             dir.prune(keep: options.keepCheckpoints)
             message = "saved checkpoint \(URL(fileURLWithPath: path).lastPathComponent)"
+                + (checkpointTrouble.map { " (checkpoints had failed since step \($0.since))" } ?? "")
+            checkpointTrouble = nil
             return nil
         } catch {
-            message = "checkpoint failed: \(error)"
+            // The first failure is reported; the same one again (a full disk) stays quiet.
+            let reason = "\(error)".replacingOccurrences(of: path, with: "")
+            if checkpointTrouble?.reason != reason {
+                message = "checkpoint failed: \(error) (training goes on; \(lastGoodCheckpoint))"
+                checkpointTrouble = (reason, trainer.step)
+            }
             return "\(error)"
         }
     }
@@ -336,7 +394,8 @@ public final class Engine: @unchecked Sendable {
             losses: lastLosses, history: history, iterationsPerSecond: secondsPerIteration.map { 1 / $0 } ?? 0,
             eta: secondsPerIteration.map { $0 * max(0, remaining) }, tau: viewTau, mode: mode, state: state,
             previews: previews, previewStep: previewStep, lastCheckpointStep: checkpointSteps.last,
-            checkpointSteps: checkpointSteps, message: message, attentionAlarm: attentionAlarm, sequence: sequence)
+            checkpointSteps: checkpointSteps, message: message, attentionAlarm: attentionAlarm, fault: fault,
+            sequence: sequence)
         latest.withLock { $0 = snapshot }
         ring.withLock { $0.record(snapshot) }
         observers.publish(snapshot)

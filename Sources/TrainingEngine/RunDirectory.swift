@@ -99,8 +99,9 @@ public struct RunDirectory: Sendable {
     }
 }
 
-/// An exclusive lock on a run folder (`flock` on `run.lock`), released when this value
-/// is freed or the process ends, however it ends: a killed run leaves no stale lock.
+/// An exclusive lock on a run folder (`flock` on `run.lock`, which holds the holder's
+/// pid), released when this value is freed or the process ends, however it ends: a killed
+/// run leaves no stale lock (its pid stays in the file until the next holder writes its own).
 public final class RunLock: @unchecked Sendable {
     private let fd: Int32
 
@@ -111,10 +112,22 @@ public final class RunLock: @unchecked Sendable {
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno  // before close() can change it
+            let holder = Self.pid(in: fd).map { "pid \($0), " } ?? ""
             close(fd)
-            throw EngineError(code == EWOULDBLOCK ? "'\(dir.path)' is in use by another aggan process (it holds run.lock)"
+            throw EngineError(code == EWOULDBLOCK ? "'\(dir.path)' is in use by another aggan process (\(holder)it holds run.lock)"
                                                   : "cannot lock '\(dir.lockFile)': \(String(cString: strerror(code)))")
         }
+        // The holder's pid, for the message of a refused second writer.
+        let text = Array("\(getpid())\n".utf8)
+        if ftruncate(fd, 0) == 0 { _ = pwrite(fd, text, text.count, 0) }
+    }
+
+    /// The pid written in the lock file by its holder, if there is one.
+    private static func pid(in fd: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let n = pread(fd, &buffer, buffer.count, 0)
+        guard n > 0 else { return nil }
+        return Int32(String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     deinit { close(fd) }

@@ -208,6 +208,9 @@ public struct TrainingSnapshot: Sendable {
     public let message: String?
     /// Set while an attention map has stayed all-black or all-white for a while.
     public let attentionAlarm: String?
+    /// Set once a step was refused for a NaN or infinite loss or gradient: the step, the
+    /// term and the last good checkpoint, in one line. Nothing trains or saves after it.
+    public let fault: String?
     /// Increases with every published snapshot.
     public let sequence: Int
 
@@ -215,13 +218,13 @@ public struct TrainingSnapshot: Sendable {
                 stageSwitchStep: Int?, learningRate: Float, losses: Losses?, history: LossHistory,
                 iterationsPerSecond: Double, eta: Double?, tau: Float, mode: ThresholdMode, state: RunState,
                 previews: [SamplePreview], previewStep: Int, lastCheckpointStep: Int?, checkpointSteps: [Int],
-                message: String?, attentionAlarm: String? = nil, sequence: Int) {
+                message: String?, attentionAlarm: String? = nil, fault: String? = nil, sequence: Int) {
         self.runName = runName; self.config = config; self.step = step; self.totalSteps = totalSteps
         self.epoch = epoch; self.stage = stage; self.stageSwitchStep = stageSwitchStep
         self.learningRate = learningRate; self.losses = losses; self.history = history
         self.iterationsPerSecond = iterationsPerSecond; self.eta = eta; self.tau = tau; self.mode = mode
         self.state = state; self.previews = previews; self.previewStep = previewStep
         self.lastCheckpointStep = lastCheckpointStep; self.checkpointSteps = checkpointSteps
-        self.message = message; self.attentionAlarm = attentionAlarm; self.sequence = sequence
+        self.message = message; self.attentionAlarm = attentionAlarm; self.fault = fault; self.sequence = sequence
     }
 }

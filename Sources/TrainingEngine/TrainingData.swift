@@ -79,7 +79,9 @@ public final class TrainingData {
 
     /// The random state for a checkpoint's metadata.
     public func state() throws -> [String: String] {
-        ["data.sampler": String(decoding: try JSONEncoder().encode(sampler), as: UTF8.self), "data.rng": String(rng.state)]
+        let json = JSONEncoder()
+        json.outputFormatting = .sortedKeys  // the same state, the same checkpoint bytes
+        return ["data.sampler": String(decoding: try json.encode(sampler), as: UTF8.self), "data.rng": String(rng.state)]
     }
 
     /// Restores what `state()` saved.

@@ -39,11 +39,14 @@ struct Train: ParsableCommand {
     @Option(help: "Colours (default: detected).") var color: ColorDepth?
 
     func run() throws {
-        let (engine, dir) = try makeEngine()
-        let recorder = MetricsRecorder(dir, after: engine.trainer.step)
-        engine.observers.add(recorder)
-        engine.observers.add(PreviewRecorder(dir, every: previewPNGEvery))
         let interactive = !headless && isatty(STDOUT_FILENO) == 1 && isatty(STDIN_FILENO) == 1
+        // The dashboard pauses on a NaN so that the user can look; headless runs fail.
+        let (engine, dir) = try makeEngine(pauseOnFault: interactive)
+        // A write that fails is reported once, as the run's message (dashboard and progress lines).
+        let report: @Sendable (String) -> Void = { [weak engine] in engine?.send(.report($0)) }
+        let recorder = MetricsRecorder(dir, after: engine.trainer.step, onFailure: report)
+        engine.observers.add(recorder)
+        engine.observers.add(PreviewRecorder(dir, every: previewPNGEvery, onFailure: report))
         if engine.data.convertedToGray { warn("colour images were converted to gray for a 1-channel model") }
         let ok: Bool
         if interactive {
@@ -55,8 +58,9 @@ struct Train: ParsableCommand {
         if !ok { throw ExitCode.failure }
     }
 
-    func makeEngine() throws -> (Engine, RunDirectory) {
+    func makeEngine(pauseOnFault: Bool = false) throws -> (Engine, RunDirectory) {
         var options = EngineOptions()
+        options.pauseOnFault = pauseOnFault
         options.checkpointEvery = checkpointEvery
         options.previewEvery = previewEvery
         options.maxSteps = maxSteps
@@ -165,10 +169,20 @@ final class HeadlessProgress: TrainingObserver, @unchecked Sendable {
 }
 
 
+/// Ends a run that paused on a non-finite step: nobody is there to look at it.
+final class StopOnFault: TrainingObserver, @unchecked Sendable {
+    private weak var engine: Engine?
+    init(_ engine: Engine) { self.engine = engine }
+    func didPublish(_ s: TrainingSnapshot) {
+        if s.fault != nil && s.state == .paused { engine?.send(.stop(save: false)) }
+    }
+}
+
 /// Runs the engine to the end with progress lines. Returns false when training failed.
 func runHeadless(_ engine: Engine) -> Bool {
     let signals = StopSignals { _ in engine.send(.stop(save: true)) }
     engine.observers.add(HeadlessProgress())
+    engine.observers.add(StopOnFault(engine))
     engine.start()
     engine.waitUntilFinished()
     withExtendedLifetime(signals) {}

@@ -223,3 +223,76 @@ final class WeightsFileTests: XCTestCase {
     }
 }
 
+
+/// NaN and infinity: a step that would train on them is refused before it changes
+/// anything, and no checkpoint holds them.
+final class NonFiniteTests: XCTestCase {
+    func state(_ t: Trainer) -> [[Float]] {
+        t.model.namedParameters.map(\.tensor.data) + t.optG.m + t.optG.v + t.optD.m + t.optD.v
+            + [t.optG.steps.map(Float.init) + t.optD.steps.map(Float.init), [Float(t.step)]]
+    }
+
+    func testANaNInputIsRefusedBeforeTheUpdate() throws {
+        let trainer = try Trainer(config: tinyConfig())
+        let (s, t) = try pair(0, channels: 1)
+        try trainer.step(s, t)
+        let before = state(trainer)
+        let (s2, t2) = try pair(1, channels: 1)
+        var bad = s2.data
+        bad[17] = .nan
+        let poisoned = try Tensor(shape: s2.shape, data: bad)
+        XCTAssertThrowsError(try trainer.step(poisoned, t2)) { error in
+            let e = error as? NonFiniteStep
+            XCTAssertEqual(e.map { [String($0.step), $0.quantity, $0.name] }, ["2", "loss", "adv_st"])
+            XCTAssertTrue(e?.value.isNaN ?? false)
+            XCTAssertEqual("\(error)", "non-finite loss at step 2: adv_st = nan")
+        }
+        XCTAssertTrue(state(trainer) == before, "a refused step changed the weights, moments or counts")
+        XCTAssertTrue(trainer.model.namedParameters.allSatisfy { $0.tensor.grad == nil })
+        // The trainer goes on from where it was with a good pair.
+        XCTAssertNoThrow(try trainer.step(s2, t2))
+        XCTAssertEqual(trainer.step, 2)
+    }
+
+    func testANonFiniteGradientIsNamed() throws {
+        let trainer = try Trainer(config: tinyConfig())
+        let (name, p) = trainer.optD.parameters[3]
+        p.grad = [Float](repeating: 0, count: p.count)
+        p.grad![p.count - 1] = -.infinity
+        trainer.model.namedParameters[0].tensor.grad = [Float](repeating: 0, count: trainer.model.namedParameters[0].tensor.count)
+        XCTAssertThrowsError(try trainer.refuseNonFinite(losses: ["d_s": 0.5, "d_t": 0.25], gradients: trainer.optD)) { error in
+            XCTAssertEqual(error as? NonFiniteStep, NonFiniteStep(step: 1, quantity: "gradient", name: name, value: -.infinity))
+        }
+        XCTAssertTrue(trainer.model.namedParameters.allSatisfy { $0.tensor.grad == nil }, "every gradient is cleared")
+        XCTAssertNoThrow(try trainer.refuseNonFinite(losses: ["d_s": 0.5], gradients: trainer.optD))
+    }
+
+    func testFirstNonFiniteFindsEveryKindAnywhere() {
+        XCTAssertNil(Adam.firstNonFinite([]))
+        XCTAssertNil(Adam.firstNonFinite([0, -0, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNonzeroMagnitude, 1e-40]))
+        for n in [1, 7, 8, 33, 1000] {
+            for i in Set([0, n / 2, n - 1]) {
+                for v: Float in [.nan, .infinity, -.infinity, -.nan, Float(bitPattern: 0x7FC0_0001)] {
+                    var a = [Float](repeating: 1, count: n)
+                    a[i] = v
+                    XCTAssertEqual(Adam.firstNonFinite(a), i, "\(v) at \(i) of \(n)")
+                }
+            }
+        }
+    }
+
+    func testACheckpointWithNonFiniteWeightsIsNeverWritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-nan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trainer = try Trainer(config: tinyConfig())
+        let path = dir.appendingPathComponent("k.safetensors").path
+        let (name, p) = trainer.model.namedParameters[5]
+        p.data[0] = .nan
+        XCTAssertThrowsError(try Checkpoint.save(trainer, to: path)) { error in
+            XCTAssertEqual("\(error)", "cannot write checkpoint '\(path)': tensor '\(name)' holds nan")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [], "no temporary file either")
+    }
+}

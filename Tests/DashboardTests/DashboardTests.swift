@@ -185,6 +185,20 @@ final class DashboardTests: XCTestCase {
         XCTAssertTrue(f.text().contains("training failed at"))
     }
 
+    /// A step refused for a NaN: a red banner across the header with the step and the
+    /// term, the badge says HALTED.
+    func testAFaultIsARedBannerInTheHeader() {
+        let fault = "non-finite loss at step 1285: cyc_s = nan; the update was not applied"
+        let f = frame(SyntheticSnapshot.make(step: 1284, state: .paused, message: fault, fault: fault), 120, 30)
+        let top = f.lines()[0]
+        XCTAssertTrue(top.contains("HALTED"), top)
+        let r = try! XCTUnwrap(top.range(of: "non-finite loss at step 1285: cyc_s = nan"), top)
+        let x = top.distance(from: top.startIndex, to: r.lowerBound)
+        XCTAssertEqual(f[x, 0].bg, testTheme[.warningFg])
+        XCTAssertTrue(f[x, 0].attributes.contains(.bold))
+        XCTAssertFalse(top.contains("it/s"), "the status fields give way to the banner")
+    }
+
     func testAttentionFollowsTheThresholdMode() {
         func mapCells(_ c: Canvas) -> [Character] {
             let l = DashboardLayout(size: c.size)
