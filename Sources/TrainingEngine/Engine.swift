@@ -121,10 +121,12 @@ public final class Engine: @unchecked Sendable {
         mode = ThresholdMode(rawValue: meta["view_mode"] ?? "") ?? .soft
         previewIndices = Array(0..<min(data.previewA.count, data.previewB.count))
         history = try MetricsRecorder.truncate(dir, after: trainer.step)
+        let eventWarnings = TensorBoardRecorder.truncate(dir, after: trainer.step)
         lastLosses = history.last?.losses
         checkpointSteps = dir.checkpoints().map(\.step).filter { $0 <= trainer.step }
         message = "resumed from \(URL(fileURLWithPath: newest.path).lastPathComponent)"
             + (Self.guideLine(trainer.config, data).map { "; " + $0 } ?? "")
+            + (eventWarnings.first.map { "; " + $0 } ?? "")
     }
 
     // MARK: - Commands (any thread)

@@ -13,7 +13,8 @@ struct Train: ParsableCommand {
         discussion: """
             Opens the dashboard when standard output is a terminal; prints progress lines \
             otherwise or with --headless. A run folder holds config.json, metrics.jsonl, \
-            loss_log.txt, checkpoints/ and previews/. Ctrl-C or SIGTERM saves a checkpoint \
+            loss_log.txt, checkpoints/, previews/ and tb/ (TensorBoard event files; \
+            `tensorboard --logdir runs`). Ctrl-C or SIGTERM saves a checkpoint \
             and exits; --resume RUN_DIR continues exactly where the last checkpoint left off.
             """)
 
@@ -32,6 +33,7 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int = 500
     @Option(help: "Recompute previews every this many steps.") var previewEvery: Int = 20
     @Option(help: "Write a preview PNG strip every this many steps.") var previewPNGEvery: Int = 500
+    @Flag(help: "Write no TensorBoard event files (tb/ in the run folder).") var noTensorboard = false
     @OptionGroup var tiff: TIFFOptions
     @OptionGroup var threads: ThreadOptions
     @Flag(help: "No dashboard: progress lines only.") var headless = false
@@ -43,6 +45,12 @@ struct Train: ParsableCommand {
         let recorder = MetricsRecorder(dir, after: engine.trainer.step)
         engine.observers.add(recorder)
         engine.observers.add(PreviewRecorder(dir, every: previewPNGEvery))
+        var tensorBoard: TensorBoardRecorder?
+        if !noTensorboard {
+            let tb = TensorBoardRecorder(dir, after: engine.trainer.step, imageEvery: previewPNGEvery)
+            engine.observers.add(tb)
+            tensorBoard = tb
+        }
         let interactive = !headless && isatty(STDOUT_FILENO) == 1 && isatty(STDIN_FILENO) == 1
         if engine.data.convertedToGray { warn("colour images were converted to gray for a 1-channel model") }
         let ok: Bool
@@ -52,6 +60,7 @@ struct Train: ParsableCommand {
             ok = runHeadless(engine)
         }
         if let e = recorder.error { warn(e) }
+        if let e = tensorBoard?.error { warn(e) }
         if !ok { throw ExitCode.failure }
     }
 
