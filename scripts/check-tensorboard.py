@@ -3,7 +3,8 @@
 
 Usage: scripts/check-tensorboard.py RUN_DIR [--expect-steps N]
 
-Prints the scalar tags with the number of steps of each, and the image count. Fails
+Prints the scalar tags with the number of steps of each, the image count and the
+histogram tags with their step counts. Fails
 (exit 1) when a tag repeats a step or its steps go backwards (as a resume that did not
 truncate would give), when there are no scalars, or when a loss tag does not have
 N steps (--expect-steps). Needs Python's `tensorboard` package (pip install tensorboard);
@@ -33,7 +34,8 @@ def main():
     # Keep everything, and do not let the reader purge out-of-order steps: a repeated step
     # must show up here, not be hidden.
     acc = event_accumulator.EventAccumulator(
-        tb, size_guidance={event_accumulator.SCALARS: 0, event_accumulator.IMAGES: 0},
+        tb, size_guidance={event_accumulator.SCALARS: 0, event_accumulator.IMAGES: 0,
+                       event_accumulator.HISTOGRAMS: 0},
         purge_orphaned_data=False)
     acc.Reload()
     tags = acc.Tags()
@@ -53,6 +55,11 @@ def main():
             problems.append(f"{tag} has {len(set(steps))} steps, expected {args.expect_steps}")
     images = sum(len(acc.Images(t)) for t in tags.get("images", []))
     print(f"  images: {images} ({', '.join(tags.get('images', [])) or 'none'})")
+    for tag in sorted(tags.get("histograms", [])):
+        steps = [e.step for e in acc.Histograms(tag)]
+        if len(steps) != len(set(steps)):
+            problems.append(tag)
+        print(f"  histogram {tag}: {len(steps)} steps ({', '.join(map(str, steps))})")
     if not scalars:
         problems.append("no scalars")
     if problems:

@@ -38,6 +38,9 @@ public struct EngineOptions: Sendable {
     public var snapshotHistory = 64
     /// Steps an attention map must stay all-black or all-white before the alarm.
     public var collapsePatience = 100
+    /// Histograms of each network's weights every this many steps, in the snapshots
+    /// (0: none).
+    public var weightHistogramEvery = 0
 
     public init() {}
 }
@@ -80,6 +83,7 @@ public final class Engine: @unchecked Sendable {
     /// Held while the engine lives: no second process writes this run folder.
     private let runLock: RunLock?
     private var attentionAlarm: String?
+    private var weightHistograms: WeightHistograms?
 
     /// A new run from `config` (its iterations per epoch are taken from the data).
     public init(config: Config, data: TrainingData, options: EngineOptions) throws {
@@ -246,6 +250,11 @@ public final class Engine: @unchecked Sendable {
             saveCheckpoint()
         }
         if state != .running || trainer.step % max(1, options.previewEvery) == 0 || previews.isEmpty { refreshPreviews() }
+        if options.weightHistogramEvery > 0 && trainer.step % options.weightHistogramEvery == 0 {
+            weightHistograms = WeightHistograms(step: trainer.step, networks: trainer.model.networks.map { name, net in
+                (name, Histogram(net.parameters.flatMap(\.data)))
+            })
+        }
         publish()
     }
 
@@ -338,7 +347,8 @@ public final class Engine: @unchecked Sendable {
             losses: lastLosses, history: history, iterationsPerSecond: secondsPerIteration.map { 1 / $0 } ?? 0,
             eta: secondsPerIteration.map { $0 * max(0, remaining) }, tau: viewTau, mode: mode, state: state,
             previews: previews, previewStep: previewStep, lastCheckpointStep: checkpointSteps.last,
-            checkpointSteps: checkpointSteps, message: message, attentionAlarm: attentionAlarm, sequence: sequence)
+            checkpointSteps: checkpointSteps, message: message, attentionAlarm: attentionAlarm, sequence: sequence,
+            weightHistograms: weightHistograms)
         latest.withLock { $0 = snapshot }
         ring.withLock { $0.record(snapshot) }
         observers.publish(snapshot)

@@ -5,7 +5,8 @@ import Imaging
 
 /// Writes a run's progress as TensorBoard events into `tb/`: every logged step's loss
 /// terms, learning rate, attention statistics and discriminator outputs, the speed at
-/// each snapshot, and the preview strip as an image every `imageEvery` steps. Each
+/// each snapshot, the preview strip as an image every `imageEvery` steps and the
+/// histograms of the networks' weights when the snapshots carry them. Each
 /// training session (a new run or a resume) starts a new events file that begins after
 /// `after`, so TensorBoard shows one curve per tag across sessions.
 public final class TensorBoardRecorder: TrainingObserver, @unchecked Sendable {
@@ -14,6 +15,7 @@ public final class TensorBoardRecorder: TrainingObserver, @unchecked Sendable {
     private var written: Int
     private var speedWritten: Int
     private var imageWritten: Int
+    private var histogramsWritten: Int
     private var writer: EventFileWriter?
     public private(set) var error: String?
 
@@ -24,6 +26,7 @@ public final class TensorBoardRecorder: TrainingObserver, @unchecked Sendable {
         written = step
         speedWritten = step
         imageWritten = step
+        histogramsWritten = step
     }
 
     public func didPublish(_ snapshot: TrainingSnapshot) {
@@ -45,6 +48,11 @@ public final class TensorBoardRecorder: TrainingObserver, @unchecked Sendable {
             }
         }
         if let image { events.append(image) }
+        let weights = snapshot.weightHistograms.flatMap { $0.step > histogramsWritten ? $0 : nil }
+        if let weights {
+            events.append(Event(wallTime: now, step: weights.step,
+                                values: weights.networks.map { .histogram(tag: "weights/" + $0.name, $0.histogram) }))
+        }
         guard !events.isEmpty else { return }
         do {
             if writer == nil { writer = try EventFileWriter(folder: dir.tensorBoardDir) }
@@ -52,6 +60,7 @@ public final class TensorBoardRecorder: TrainingObserver, @unchecked Sendable {
             written = max(written, snapshot.history.last?.step ?? written)
             if speed { speedWritten = snapshot.step }
             if image != nil { imageWritten = snapshot.previewStep }
+            if let weights { histogramsWritten = weights.step }
         } catch {
             self.error = "cannot write TensorBoard events in '\(dir.tensorBoardDir)': \(error)"
         }

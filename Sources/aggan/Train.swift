@@ -34,6 +34,8 @@ struct Train: ParsableCommand {
     @Option(help: "Recompute previews every this many steps.") var previewEvery: Int = 20
     @Option(help: "Write a preview PNG strip every this many steps.") var previewPNGEvery: Int = 500
     @Flag(help: "Write no TensorBoard event files (tb/ in the run folder).") var noTensorboard = false
+    @Option(help: "Histograms of the networks' weights in the TensorBoard events every this many steps (0: none).")
+    var histogramEvery: Int = 500
     @OptionGroup var tiff: TIFFOptions
     @OptionGroup var threads: ThreadOptions
     @Flag(help: "No dashboard: progress lines only.") var headless = false
@@ -70,6 +72,7 @@ struct Train: ParsableCommand {
         options.previewEvery = previewEvery
         options.maxSteps = maxSteps
         options.threads = threads.threads
+        options.weightHistogramEvery = noTensorboard ? 0 : max(0, histogramEvery)
         if let resume {
             let dir = RunDirectory(resume)
             let info = try dir.readRunInfo()
