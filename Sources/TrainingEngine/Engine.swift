@@ -252,7 +252,7 @@ public final class Engine: @unchecked Sendable {
         if state != .running || trainer.step % max(1, options.previewEvery) == 0 || previews.isEmpty { refreshPreviews() }
         if options.weightHistogramEvery > 0 && trainer.step % options.weightHistogramEvery == 0 {
             weightHistograms = WeightHistograms(step: trainer.step, networks: trainer.model.networks.map { name, net in
-                (name, Histogram(net.parameters.flatMap(\.data)))
+                (name, Histogram(parts: net.parameters.map(\.data)))
             })
         }
         publish()

@@ -188,19 +188,27 @@ public struct Histogram: Sendable, Equatable {
     /// `values` in `bucketCount` equal-width buckets between their minimum and maximum
     /// (non-finite values are left out).
     public init(_ values: [Float], bucketCount: Int = 30) {
-        let finite = values.filter(\.isFinite)
-        guard let lo = finite.min(), let hi = finite.max() else { return }
-        min = Double(lo); max = Double(hi); count = Double(finite.count)
-        let n = Swift.max(1, bucketCount)
-        let width = (max - min) / Double(n)
-        bucketLimits = width > 0 ? (1...n).map { min + width * Double($0) } : [max]
+        self.init(parts: [values], bucketCount: bucketCount)
+    }
+
+    /// The values of all `parts` (a network's parameter tensors) without joining them.
+    public init(parts: [[Float]], bucketCount: Int = 30) {
+        var lo = Float.infinity, hi = -Float.infinity, n = 0
+        for part in parts { for v in part where v.isFinite { lo = Swift.min(lo, v); hi = Swift.max(hi, v); n += 1 } }
+        guard n > 0 else { return }
+        min = Double(lo); max = Double(hi); count = Double(n)
+        let k = Swift.max(1, bucketCount)
+        let width = (max - min) / Double(k)
+        bucketLimits = width > 0 ? (1...k).map { min + width * Double($0) } : [max]
         bucketLimits[bucketLimits.count - 1] = max
         buckets = [Double](repeating: 0, count: bucketLimits.count)
-        for v in finite {
-            let d = Double(v)
-            sum += d; sumOfSquares += d * d
-            let i = width > 0 ? Swift.min(bucketLimits.count - 1, Swift.max(0, Int(((d - min) / width).rounded(.up)) - 1)) : 0
-            buckets[i] += 1
+        for part in parts {
+            for v in part where v.isFinite {
+                let d = Double(v)
+                sum += d; sumOfSquares += d * d
+                let i = width > 0 ? Swift.min(bucketLimits.count - 1, Swift.max(0, Int(((d - min) / width).rounded(.up)) - 1)) : 0
+                buckets[i] += 1
+            }
         }
     }
 
@@ -253,22 +261,17 @@ public struct Event: Sendable, Equatable {
                 for case let (1, .bytes(vb)) in summary {
                     guard let vf = ProtoReader.fields(vb) else { return nil }
                     var tag = ""
-                    var decoded: SummaryValue?
+                    var make: ((String) -> SummaryValue)?
                     for (f, v) in vf {
                         switch (f, v) {
                         case let (1, .bytes(t)): tag = String(decoding: t, as: UTF8.self)
-                        case let (2, .fixed32(x)): decoded = .scalar(tag: "", value: Float(bitPattern: x))
-                        case (4, .bytes): decoded = .image(tag: "", width: 0, height: 0, channels: 0, png: [])
-                        case (5, .bytes): decoded = .histogram(tag: "", Histogram([]))
+                        case let (2, .fixed32(x)): make = { .scalar(tag: $0, value: Float(bitPattern: x)) }
+                        case (4, .bytes): make = { .image(tag: $0, width: 0, height: 0, channels: 0, png: []) }
+                        case (5, .bytes): make = { .histogram(tag: $0, Histogram([])) }
                         default: break
                         }
                     }
-                    switch decoded {
-                    case let .scalar(_, x): values.append(.scalar(tag: tag, value: x))
-                    case .image: values.append(.image(tag: tag, width: 0, height: 0, channels: 0, png: []))
-                    case .histogram: values.append(.histogram(tag: tag, Histogram([])))
-                    case nil: break
-                    }
+                    if let make { values.append(make(tag)) }
                 }
             default: break
             }
