@@ -45,6 +45,9 @@ public struct EngineOptions: Sendable {
     /// applied and nothing is saved after it either way): pause with `fault` set, for a
     /// user who wants to look (the dashboard), or end the run as failed (the default).
     public var pauseOnFault = false
+    /// Histograms of each network's weights every this many steps, in the snapshots
+    /// (0: none).
+    public var weightHistogramEvery = 0
 
     public init() {}
 }
@@ -93,6 +96,7 @@ public final class Engine: @unchecked Sendable {
     /// While checkpoints fail: the error without its path and the step of the first
     /// failure (reported once).
     private var checkpointTrouble: (reason: String, since: Int)?
+    private var weightHistograms: WeightHistograms?
 
     /// A new run from `config` (its iterations per epoch are taken from the data).
     public init(config: Config, data: TrainingData, options: EngineOptions) throws {
@@ -138,10 +142,12 @@ public final class Engine: @unchecked Sendable {
         mode = ThresholdMode(rawValue: meta["view_mode"] ?? "") ?? .soft
         previewIndices = Array(0..<min(data.previewA.count, data.previewB.count))
         history = try MetricsRecorder.truncate(dir, after: trainer.step)
+        let eventWarnings = TensorBoardRecorder.truncate(dir, after: trainer.step)
         lastLosses = history.last?.losses
         checkpointSteps = dir.checkpoints().map(\.step).filter { $0 <= trainer.step }
         message = "resumed from \(URL(fileURLWithPath: newest.path).lastPathComponent)"
             + (Self.guideLine(trainer.config, data).map { "; " + $0 } ?? "")
+            + (eventWarnings.first.map { "; " + $0 } ?? "")
     }
 
     // MARK: - Commands (any thread)
@@ -275,6 +281,11 @@ public final class Engine: @unchecked Sendable {
             saveCheckpoint()
         }
         if state != .running || trainer.step % max(1, options.previewEvery) == 0 || previews.isEmpty { refreshPreviews() }
+        if options.weightHistogramEvery > 0 && trainer.step % options.weightHistogramEvery == 0 {
+            weightHistograms = WeightHistograms(step: trainer.step, networks: trainer.model.networks.map { name, net in
+                (name, Histogram(parts: net.parameters.map(\.data)))
+            })
+        }
         publish()
     }
 
@@ -395,7 +406,7 @@ public final class Engine: @unchecked Sendable {
             eta: secondsPerIteration.map { $0 * max(0, remaining) }, tau: viewTau, mode: mode, state: state,
             previews: previews, previewStep: previewStep, lastCheckpointStep: checkpointSteps.last,
             checkpointSteps: checkpointSteps, message: message, attentionAlarm: attentionAlarm, fault: fault,
-            sequence: sequence)
+            sequence: sequence, weightHistograms: weightHistograms)
         latest.withLock { $0 = snapshot }
         ring.withLock { $0.record(snapshot) }
         observers.publish(snapshot)

@@ -186,25 +186,40 @@ public final class PreviewRecorder: TrainingObserver, @unchecked Sendable {
 
     public func didPublish(_ snapshot: TrainingSnapshot) {
         let step = snapshot.previewStep
-        guard step > 0, step / every > lastWritten / every || (snapshot.state == .finished && step != lastWritten),
-              let first = snapshot.previews.first else { return }
+        guard Self.isDue(snapshot, every: every, lastWritten: lastWritten) else { return }
         do {
-            let tiles = snapshot.previews.flatMap { [$0.ab, $0.ba] }.map { [$0.input, $0.attention, $0.generated, $0.composite] }
-            let w = first.ab.input.width, h = first.ab.input.height, c = first.ab.input.channels
-            var strip = try Image(width: 4 * w, height: tiles.count * h, channels: c)
-            for (row, images) in tiles.enumerated() {
-                for (col, im) in images.enumerated() {
-                    for ch in 0..<c {
-                        let src = im.channels == 1 ? 0 : ch
-                        for y in 0..<h { for x in 0..<w { strip[ch, row * h + y, col * w + x] = im.pixels[(src * h + y) * w + x] } }
-                    }
-                }
-            }
+            let strip = try Self.strip(snapshot.previews)
             try strip.writePNG(to: dir.previewsDir + "/" + String(format: "step-%07d.png", step))
             lastWritten = step
             report.succeeded()
         } catch {
             report.failed("cannot write a preview (training goes on): \(error)")
         }
+    }
+
+    /// Whether `snapshot`'s previews are to be written: they crossed a multiple of `every`
+    /// since `lastWritten`, or they are the last of a finished run.
+    static func isDue(_ snapshot: TrainingSnapshot, every: Int, lastWritten: Int) -> Bool {
+        let step = snapshot.previewStep
+        return step > 0 && !snapshot.previews.isEmpty
+            && (step / every > lastWritten / every || (snapshot.state == .finished && step != lastWritten))
+    }
+
+    /// The previews as one strip: one row per sample and direction, input | attention |
+    /// generated | composite (`read` reads it back).
+    public static func strip(_ previews: [SamplePreview]) throws -> Image {
+        guard let first = previews.first else { throw EngineError("no previews to draw") }
+        let tiles = previews.flatMap { [$0.ab, $0.ba] }.map { [$0.input, $0.attention, $0.generated, $0.composite] }
+        let w = first.ab.input.width, h = first.ab.input.height, c = first.ab.input.channels
+        var strip = try Image(width: 4 * w, height: tiles.count * h, channels: c)
+        for (row, images) in tiles.enumerated() {
+            for (col, im) in images.enumerated() {
+                for ch in 0..<c {
+                    let src = im.channels == 1 ? 0 : ch
+                    for y in 0..<h { for x in 0..<w { strip[ch, row * h + y, col * w + x] = im.pixels[(src * h + y) * w + x] } }
+                }
+            }
+        }
+        return strip
     }
 }

@@ -21,7 +21,7 @@ public struct RunInfo: Codable, Sendable, Equatable {
 }
 
 /// A run's folder: `run.json`, `config.json`, `metrics.jsonl`, `loss_log.txt`,
-/// `checkpoints/step-NNNNNNN.safetensors` (the last few kept) and `previews/`.
+/// `checkpoints/step-NNNNNNN.safetensors` (the last few kept), `previews/` and `tb/`.
 public struct RunDirectory: Sendable {
     public let path: String
 
@@ -34,6 +34,8 @@ public struct RunDirectory: Sendable {
     public var lossLogFile: String { path + "/loss_log.txt" }
     public var checkpointsDir: String { path + "/checkpoints" }
     public var previewsDir: String { path + "/previews" }
+    /// TensorBoard event files (`events.out.tfevents.*`), one per training session.
+    public var tensorBoardDir: String { path + "/tb" }
 
     public func checkpointPath(step: Int) -> String {
         checkpointsDir + "/" + String(format: "step-%07d.safetensors", step)

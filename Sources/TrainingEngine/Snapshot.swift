@@ -213,12 +213,15 @@ public struct TrainingSnapshot: Sendable {
     public let fault: String?
     /// Increases with every published snapshot.
     public let sequence: Int
+    /// The newest histograms of the networks' weights (nil when not asked for).
+    public let weightHistograms: WeightHistograms?
 
     public init(runName: String, config: Config, step: Int, totalSteps: Int, epoch: Int, stage: Int,
                 stageSwitchStep: Int?, learningRate: Float, losses: Losses?, history: LossHistory,
                 iterationsPerSecond: Double, eta: Double?, tau: Float, mode: ThresholdMode, state: RunState,
                 previews: [SamplePreview], previewStep: Int, lastCheckpointStep: Int?, checkpointSteps: [Int],
-                message: String?, attentionAlarm: String? = nil, fault: String? = nil, sequence: Int) {
+                message: String?, attentionAlarm: String? = nil, fault: String? = nil, sequence: Int,
+                weightHistograms: WeightHistograms? = nil) {
         self.runName = runName; self.config = config; self.step = step; self.totalSteps = totalSteps
         self.epoch = epoch; self.stage = stage; self.stageSwitchStep = stageSwitchStep
         self.learningRate = learningRate; self.losses = losses; self.history = history
@@ -226,5 +229,21 @@ public struct TrainingSnapshot: Sendable {
         self.state = state; self.previews = previews; self.previewStep = previewStep
         self.lastCheckpointStep = lastCheckpointStep; self.checkpointSteps = checkpointSteps
         self.message = message; self.attentionAlarm = attentionAlarm; self.fault = fault; self.sequence = sequence
+        self.weightHistograms = weightHistograms
+    }
+}
+
+/// Histograms of each network's weights (`gen_st` ... `disc_t`) at one step.
+public struct WeightHistograms: Sendable, Equatable {
+    public let step: Int
+    public let networks: [(name: String, histogram: Histogram)]
+
+    public init(step: Int, networks: [(name: String, histogram: Histogram)]) {
+        self.step = step; self.networks = networks
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.step == b.step && a.networks.map(\.name) == b.networks.map(\.name)
+            && a.networks.map(\.histogram) == b.networks.map(\.histogram)
     }
 }

@@ -7,7 +7,7 @@ struct Aggan: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aggan",
         abstract: "Train and apply attention-guided unpaired image-to-image translation (AGGAN, NeurIPS 2018) on a CPU.",
-        subcommands: [Train.self, View.self, Bench.self, BenchOps.self, BenchEngine.self, BenchUI.self, BenchLoad.self, Forward.self, Export.self, Samples.self, Translate.self, Eval.self, Experiment.self])
+        subcommands: [Train.self, View.self, Bench.self, BenchOps.self, BenchEngine.self, BenchUI.self, BenchLoad.self, Forward.self, Export.self, ExportTensorBoard.self, Samples.self, Translate.self, Eval.self, Experiment.self])
 
     static func main() {
         Compute.keepFreedMemory()

@@ -9,7 +9,7 @@ import TrainingEngine
 /// terminal and prints a one-line summary. Returns false when training failed.
 ///
 /// - Parameters:
-///   - theme: a theme name (`themes/NAME.theme`, `~/.config/aggan/themes`, or built in)
+///   - theme: a theme name (in `themeSearchDirectories` or built in) or a theme file
 ///     or a path to a theme file; `T` cycles through this one and the others found.
 ///   - color: the colour depth asked for; nil detects it (`NO_COLOR` respected).
 func runDashboard(engine: Engine, theme: String, color: ColorDepth?) throws -> Bool {
@@ -34,14 +34,22 @@ func runDashboard(engine: Engine, theme: String, color: ColorDepth?) throws -> B
     return result.succeeded
 }
 
-/// Where theme files are looked for: `themes/` here, then the user's config folder.
+/// Where theme files are looked for, in order: the share folder beside the binary
+/// (`PREFIX/share/aggan/themes` for `PREFIX/bin/aggan`, as `make install` lays it out), the
+/// user's config folder, then `themes/` here (a source checkout). A theme given as a path
+/// is read from that path.
 func themeSearchDirectories(_ environment: [String: String]) -> [String] {
-    var dirs = ["themes"]
+    var dirs: [String] = []
+    if let exe = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+        dirs.append(exe.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("share/aggan/themes").standardizedFileURL.path)
+    }
     if let xdg = environment["XDG_CONFIG_HOME"], !xdg.isEmpty {
         dirs.append(xdg + "/aggan/themes")
     } else if let home = environment["HOME"], !home.isEmpty {
         dirs.append(home + "/.config/aggan/themes")
     }
+    dirs.append("themes")
     return dirs
 }
 

@@ -13,7 +13,8 @@ struct Train: ParsableCommand {
         discussion: """
             Opens the dashboard when standard output is a terminal; prints progress lines \
             otherwise or with --headless. A run folder holds config.json, metrics.jsonl, \
-            loss_log.txt, checkpoints/ and previews/. Ctrl-C or SIGTERM saves a checkpoint \
+            loss_log.txt, checkpoints/, previews/ and tb/ (TensorBoard event files; \
+            `tensorboard --logdir runs`). Ctrl-C or SIGTERM saves a checkpoint \
             and exits; --resume RUN_DIR continues exactly where the last checkpoint left off.
             """)
 
@@ -32,6 +33,9 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint every this many steps.") var checkpointEvery: Int = 500
     @Option(help: "Recompute previews every this many steps.") var previewEvery: Int = 20
     @Option(help: "Write a preview PNG strip every this many steps.") var previewPNGEvery: Int = 500
+    @Flag(help: "Write no TensorBoard event files (tb/ in the run folder).") var noTensorboard = false
+    @Option(help: "Histograms of the networks' weights in the TensorBoard events every this many steps (0: none).")
+    var histogramEvery: Int = 500
     @OptionGroup var tiff: TIFFOptions
     @OptionGroup var threads: ThreadOptions
     @Flag(help: "No dashboard: progress lines only.") var headless = false
@@ -47,6 +51,12 @@ struct Train: ParsableCommand {
         let recorder = MetricsRecorder(dir, after: engine.trainer.step, onFailure: report)
         engine.observers.add(recorder)
         engine.observers.add(PreviewRecorder(dir, every: previewPNGEvery, onFailure: report))
+        var tensorBoard: TensorBoardRecorder?
+        if !noTensorboard {
+            let tb = TensorBoardRecorder(dir, after: engine.trainer.step, imageEvery: previewPNGEvery)
+            engine.observers.add(tb)
+            tensorBoard = tb
+        }
         if engine.data.convertedToGray { warn("colour images were converted to gray for a 1-channel model") }
         let ok: Bool
         if interactive {
@@ -55,6 +65,7 @@ struct Train: ParsableCommand {
             ok = runHeadless(engine)
         }
         if let e = recorder.error { warn(e) }
+        if let e = tensorBoard?.error { warn(e) }
         if !ok { throw ExitCode.failure }
     }
 
@@ -65,6 +76,7 @@ struct Train: ParsableCommand {
         options.previewEvery = previewEvery
         options.maxSteps = maxSteps
         options.threads = threads.threads
+        options.weightHistogramEvery = noTensorboard ? 0 : max(0, histogramEvery)
         if let resume {
             let dir = RunDirectory(resume)
             let info = try dir.readRunInfo()

@@ -26,7 +26,7 @@ final class EngineTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func makeEngine(runDir: Bool = false, maxSteps: Int? = nil, collapsePatience: Int = 100, checkpointEvery: Int = 0,
-                    pauseOnFault: Bool = false) throws -> Engine {
+                    pauseOnFault: Bool = false, weightHistogramEvery: Int = 0) throws -> Engine {
         let data = try TrainingData(folders: makeDataset(in: dir.appendingPathComponent("data")), channels: 1, cropSize: 32, seed: 5)
         var o = EngineOptions()
         o.previewEvery = 3
@@ -35,6 +35,7 @@ final class EngineTests: XCTestCase {
         o.checkpointEvery = checkpointEvery
         o.pauseOnFault = pauseOnFault
         o.collapsePatience = collapsePatience
+        o.weightHistogramEvery = weightHistogramEvery
         if runDir { o.runDirectory = RunDirectory(dir.appendingPathComponent("run").path) }
         return try Engine(config: engineConfig(), data: data, options: o)
     }
@@ -51,6 +52,33 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(engine.trainer.step, 4)
         // Every paused step recomputes the previews.
         XCTAssertEqual(engine.latestSnapshot?.previewStep, 4)
+    }
+
+    /// Every 2 steps the snapshot carries a histogram of each network's weights, which the
+    /// TensorBoard recorder writes once per histogram step.
+    func testWeightHistogramsReachTheEventsFile() throws {
+        let engine = try makeEngine(weightHistogramEvery: 2)
+        let run = RunDirectory(dir.appendingPathComponent("tb-run").path)
+        let recorder = TensorBoardRecorder(run, imageEvery: 100)
+        engine.send(.step(5))
+        var seen: [Int?] = []
+        for _ in 0..<5 {
+            engine.pump()
+            let s = try XCTUnwrap(engine.latestSnapshot)
+            seen.append(s.weightHistograms?.step)
+            recorder.didPublish(s)
+        }
+        XCTAssertEqual(seen, [nil, 2, 2, 4, 4])
+        let h = try XCTUnwrap(engine.latestSnapshot?.weightHistograms)
+        XCTAssertEqual(h.networks.map(\.name), engine.trainer.model.networks.map(\.0))
+        for ((_, net), (_, hist)) in zip(engine.trainer.model.networks, h.networks) {
+            XCTAssertEqual(Int(hist.count), net.parameters.map(\.data.count).reduce(0, +))
+            XCTAssertEqual(hist.buckets.reduce(0, +), hist.count)
+        }
+        XCTAssertNil(recorder.error)
+        let events = try EventFileWriter.read(try XCTUnwrap(TensorBoardRecorder.eventFiles(run).first))
+        XCTAssertEqual(events.filter { $0.values.contains { $0.tag == "weights/gen_st" } }.map(\.step), [2, 4])
+        XCTAssertEqual(events.filter { $0.values.contains { $0.tag == "loss/g_total" } }.map(\.step), [1, 2, 3, 4, 5])
     }
 
     func testCollapsedAttentionRaisesTheAlarmAndLogsItsStatistics() throws {
