@@ -208,7 +208,8 @@ public final class ExperimentRunner {
                 try config.validate()
                 log("\(name): \(config.epochs) epochs of \(config.iterationsPerEpoch) iterations"
                     + (config.baseline ? "" : config.switchEpoch >= config.epochs ? ", no stage 2" : ", stage 2 from epoch \(config.switchEpoch + 1)")
-                    + (deadline.map { ", stopped after \(Format.duration($0)) at the latest" } ?? ""))
+                    + (deadline.map { ", stopped after \(Format.duration($0)) at the latest" } ?? "")
+                    + (data.scaleNote.map { "; " + $0 } ?? ""))
                 let engine = try Engine(config: config, data: data, options: options)
                 let recorder = MetricsRecorder(dir)
                 engine.observers.add(recorder)
@@ -475,11 +476,11 @@ extension ExperimentResult {
         lines.append("Mean ± sample standard deviation over the seeds (no ± with one seed). Failed runs are counted, and their numbers are in the means: a run fails when its mean attention on the held-out crops is below \(Self.fixed(failureMargin, 2)) (all-black) or above \(Self.fixed(1 - failureMargin, 2)) (all-white). Background change: mean |output - input| outside the true cell mask, in 8-bit levels. Cell PSNR: inside the true mask, against the original.")
         if variants.contains(.aggan) { lines += [""] + checks() }
         lines += ["", "## Runs", "",
-                  "| variant | seed | iterations | epochs | ended | time | background | cell PSNR | level | IoU at tau | best IoU (thr) | mean A | failure |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "| variant | seed | iterations | epochs | image scale | ended | time | background | cell PSNR | level | IoU at tau | best IoU (thr) | mean A | failure |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in runs {
             let s = r.summary
-            lines.append("| \(r.variant.title) | \(r.seed) | \(r.steps) / \(r.scheduledSteps) | \(r.config.epochs) | \(r.ended) | \(Format.duration(r.seconds)) | "
+            lines.append("| \(r.variant.title) | \(r.seed) | \(r.steps) / \(r.scheduledSteps) | \(r.config.epochs) | \(Format.value(r.config.scale)) | \(r.ended) | \(Format.duration(r.seconds)) | "
                 + "\(Self.fixed(s?.model.backgroundDrift, 2)) | \(Self.fixed(s?.model.psnrInside, 2)) | \(Self.fixed(s?.model.meanInside, 1)) | "
                 + (r.variant == .aggan ? "\(Self.fixed(s?.attention.iou, 3)) | \(Self.fixed(s?.attention.bestIoU, 3)) (\(Self.fixed(s?.attention.bestThreshold, 2))) | \(Self.fixed(r.meanAttention, 3))" : "- | - | -")
                 + " | \(r.failure ?? "") |")
