@@ -125,6 +125,15 @@ step_above() { local s; s=$(step_now); [ -n "$s" ] && [ "$s" -gt "$1" ]; }
 tau_is_not() { local t; t=$(tau_now); [ -n "$t" ] && [ "$t" != "$1" ]; }
 mode_is_not() { local m; m=$(mode_now); [ -n "$m" ] && [ "$m" != "$1" ]; }
 
+# A fresh tmux server with one plain shell of W x H cells (new_pane W H).
+new_pane() {
+    T kill-server >/dev/null 2>&1
+    T -f /dev/null new-session -d -s e2e -x "$1" -y "$2" \
+        "env -i PATH='$PATH' HOME='$WORK' TERM=screen-256color LANG=C.UTF-8 PS1='e2e\$ ' bash --norc --noprofile"
+    T set-option -g status off >/dev/null
+    sleep 0.3
+}
+
 run_size() {
     local W=$1 H=$2 ANSWER=$3
     local RUN="$WORK/run-${W}x${H}"
@@ -240,11 +249,7 @@ modes_restored() {
 run_signals() {
     local RUN="$WORK/run-signals"
     local tag="[resize, Ctrl-C]"
-    T kill-server >/dev/null 2>&1
-    T -f /dev/null new-session -d -s e2e -x 100 -y 30 \
-        "env -i PATH='$PATH' HOME='$WORK' TERM=screen-256color LANG=C.UTF-8 PS1='e2e\$ ' bash --norc --noprofile"
-    T set-option -g status off >/dev/null
-    sleep 0.3
+    new_pane 100 30
     T send-keys -t e2e "cd '$ROOT' && '$AGGAN_BIN' train --data '$DATA' --size 32 --ngf 4 --blocks 1 --ndf 8 --run-dir '$RUN'; echo EXIT=\$?" Enter
     if wait_for 60 step_above 2; then pass "$tag running at 100x30"; else fail "$tag running at 100x30"; pane; return; fi
     T resize-window -t e2e -x 60 -y 20
@@ -279,11 +284,7 @@ run_view() {
     done
     [ -f "$R1/previews/step-0000003.png" ] && [ -f "$R1/checkpoints/step-0000003.safetensors" ] \
         && pass "$tag two runs with previews at the first checkpoint" || { fail "$tag no preview at step 3"; return; }
-    T kill-server >/dev/null 2>&1
-    T -f /dev/null new-session -d -s e2e -x 160 -y 50 \
-        "env -i PATH='$PATH' HOME='$WORK' TERM=screen-256color LANG=C.UTF-8 PS1='e2e\$ ' bash --norc --noprofile"
-    T set-option -g status off >/dev/null
-    sleep 0.3
+    new_pane 160 50
     T send-keys -t e2e "cd '$ROOT' && '$AGGAN_BIN' view '$R1' '$R2'; echo EXIT=\$?" Enter
     if wait_for 30 has "VIEW"; then pass "$tag opens read-only"; else fail "$tag opens"; pane; return; fi
     if has "━ view-one" && has "━ view-two"; then pass "$tag both legends on screen"; else fail "$tag legends"; pane; fi
@@ -310,11 +311,7 @@ run_crash() {
     local sig=$1
     local RUN="$WORK/run-crash-$sig"
     local tag="[crash: SIG$sig]"
-    T kill-server >/dev/null 2>&1
-    T -f /dev/null new-session -d -s e2e -x 100 -y 30 \
-        "env -i PATH='$PATH' HOME='$WORK' TERM=screen-256color LANG=C.UTF-8 PS1='e2e\$ ' bash --norc --noprofile"
-    T set-option -g status off >/dev/null
-    sleep 0.3
+    new_pane 100 30
     # In the foreground (the dashboard reads the terminal), its pid in a file.
     printf '%s\n' "echo \$\$ >'$WORK/crash.pid'" \
         "cd '$ROOT' && SWIFT_BACKTRACE=interactive=no exec '$AGGAN_BIN' train --data '$DATA' --size 32 --ngf 4 --blocks 1 --ndf 8 --run-dir '$RUN'" \
