@@ -64,7 +64,7 @@ public enum IntensityNormalization: Sendable, Equatable, CustomStringConvertible
         case let .fixed(low, high):
             return IntensityRange(low: low, high: high)
         case let .percentiles(low, high):
-            let histogram = Histogram(values, type: type)
+            let histogram = IntensityHistogram(values, type: type)
             let ab = histogram.percentiles([low, high])
             let a = ab[0], b = ab[1]
             // A flat image: one level (or one float bin) wide, so everything maps to 0.
@@ -100,7 +100,7 @@ public struct IntensityRange: Sendable, Equatable, Codable {
 /// A histogram of stored values with bounded memory: one bin per level between the
 /// smallest and the largest value for 8- and 16-bit data (at most 256 or 65536 bins of
 /// width 1), 65536 equal bins between the minimum and the maximum for float data. NaN and infinite values are not counted.
-public struct Histogram: Sendable, Equatable {
+public struct IntensityHistogram: Sendable, Equatable {
     /// Lower edge of bin 0.
     public let lower: Double
     /// Width of every bin.

@@ -114,12 +114,12 @@ public final class Engine: @unchecked Sendable {
             // A run killed before its first checkpoint left lines that no checkpoint holds.
             _ = try MetricsRecorder.truncate(dir, after: 0)
         }
-        message = Self.guideLine(trainer.config, data)
+        message = Self.firstLine(trainer.config, data)
     }
 
     /// The scale chosen for the cells' size and what the attention guide takes for cells,
     /// when they apply: the first line a user sees.
-    static func guideLine(_ config: Config, _ data: TrainingData) -> String? {
+    static func firstLine(_ config: Config, _ data: TrainingData) -> String? {
         let parts = [data.scaleNote ?? (config.scale == 1 ? nil : "images resized by \(Format.value(config.scale))"),
                      config.guidesAttention ? "attention guide: A: \(data.priorA.summary); B: \(data.priorB.summary)" : nil]
         let line = parts.compactMap { $0 }.joined(separator: "; ")
@@ -146,7 +146,7 @@ public final class Engine: @unchecked Sendable {
         lastLosses = history.last?.losses
         checkpointSteps = dir.checkpoints().map(\.step).filter { $0 <= trainer.step }
         message = "resumed from \(URL(fileURLWithPath: newest.path).lastPathComponent)"
-            + (Self.guideLine(trainer.config, data).map { "; " + $0 } ?? "")
+            + (Self.firstLine(trainer.config, data).map { "; " + $0 } ?? "")
             + (eventWarnings.first.map { "; " + $0 } ?? "")
     }
 

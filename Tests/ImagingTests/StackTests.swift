@@ -164,7 +164,7 @@ final class StackTests: XCTestCase {
         ]
         for (type, values) in cases {
             let sorted = values.sorted()
-            let histogram = Histogram(values[...], type: type)
+            let histogram = IntensityHistogram(values[...], type: type)
             XCTAssertEqual(histogram.total, values.count)
             for p in [0, 0.1, 1, 25, 50, 99, 99.9, 100] {
                 let exact = exactPercentile(sorted, p)
