@@ -24,7 +24,7 @@ let package = Package(
         .systemLibrary(name: "CTIFF", path: "Sources/CTIFF", pkgConfig: "libtiff-4"),
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses", pkgConfig: "ncursesw"),
         // Links libgomp, the OpenMP runtime oneDNN uses (see Sources/CKernels/parallel.c).
-        .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp")]),
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp"), .linkedLibrary("dnnl")]),
         .target(name: "Basics"),
         .target(name: "Tensor", dependencies: ["CDNNL", "CKernels"], swiftSettings: uncheckedKernels),
         .target(name: "NeuralNet", dependencies: ["Tensor", "Basics"], swiftSettings: optimise),

@@ -45,17 +45,20 @@ func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int, padding
     if upsample && reflect == 1 && kh == 3 && kw == 3 && stride == 1 && padding == 0 {
         return upsampledConv3x3(x, weight: w, bias: b)
     }
-    let k = Conv2dKernel(
-        transform: t,
-        window: Window(channels: c, height: h, width: wd, kh: kh, kw: kw, stride: stride, pad: padding, outH: oh, outW: ow),
-        outputs: o, path: Conv2dPath(kh: kh, kw: kw, stride: stride, padding: padding, outputs: o, tuning: tuning), tuning: tuning)
+    let window = Window(channels: c, height: h, width: wd, kh: kh, kw: kw, stride: stride, pad: padding, outH: oh, outW: ow)
+    let k = Conv2dKernel(transform: t, window: window, outputs: o, path: Conv2dPath(window: window, outputs: o, tuning: tuning),
+                         tuning: tuning)
     var out = uninitializedFloats(n * k.outCount)             // every image written by the kernel
     var work = uninitializedFloats(k.forwardWorkFloats)
     k.forward(images: n, input: x.data, weight: w.data, output: &out, work: &work)
     if let b { addBias(&out, b.data, n: n, c: o, plane: oh * ow) }
+    let flops = 2 * Double(n * o * window.rows * window.cols)
+    ConvolutionCount.add(flops)
+    if k.path.unfolds || k.path.primitive(.forward) != nil { ConvolutionCount.saw(window, outputs: o) }
     return Tensor(op: op, shape: [n, o, oh, ow], data: out, parents: b.map { [x, w, $0] } ?? [x, w], reads: [x, w]) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: oh * ow)) }
         guard x.requiresGrad || w.requiresGrad else { return }
+        ConvolutionCount.add(flops * Double((x.requiresGrad ? 1 : 0) + (w.requiresGrad ? 1 : 0)))
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)  // the kernel adds into it
         var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)          // written by the first image
         var work = uninitializedFloats(k.backwardWorkFloats(inputGrad: x.requiresGrad))
@@ -127,11 +130,14 @@ func upsampledConv3x3(_ x: Tensor, weight w: Tensor, bias b: Tensor?) -> Tensor 
         }
     }}}}}}
     if let b { addBias(&out, b.data, n: n, c: o, plane: outPlane) }
+    let flops = 2 * Double(n * o * c * 9 * outPlane)  // the 3x3 kernel on the upsampled image
+    ConvolutionCount.add(flops)
     let parents = b.map { [x, w, $0] } ?? [x, w]
     // The backward reads the folded kernel computed here, not w's values.
     return Tensor(op: "conv2d", shape: [n, o, 2 * h, 2 * wd], data: out, parents: parents, reads: [x]) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: outPlane)) }
         guard x.requiresGrad || w.requiresGrad else { return }
+        ConvolutionCount.add(flops * Double((x.requiresGrad ? 1 : 0) + (w.requiresGrad ? 1 : 0)))
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
         var dStacked = [Float](repeating: 0, count: w.requiresGrad ? stacked.count : 0)
         var dz = [Float](repeating: 0, count: 4 * o * g.cols)  // positions no parity uses stay 0
@@ -220,10 +226,13 @@ public func convTranspose2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stri
         }
     }
     if let b { addBias(&out, b.data, n: n, c: cout, plane: oh * ow) }
+    let flops = 2 * Double(n * cin * g.rows * g.cols)
+    ConvolutionCount.add(flops)
     let parents = b.map { [x, w, $0] } ?? [x, w]
     return Tensor(op: op, shape: [n, cout, oh, ow], data: out, parents: parents, reads: [x, w]) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: cout, plane: oh * ow)) }
         guard x.requiresGrad || w.requiresGrad else { return }
+        ConvolutionCount.add(flops * Double((x.requiresGrad ? 1 : 0) + (w.requiresGrad ? 1 : 0)))
         var dx = uninitializedFloats(x.requiresGrad ? x.count : 0)  // sgemm with beta 0
         var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)
         var gcol = uninitializedFloats(g.rows * g.cols)

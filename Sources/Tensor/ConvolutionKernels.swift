@@ -1,6 +1,6 @@
 /// conv2d's kernel layer: plain loops over raw pointers, no tensors and no autograd. The
 /// op (`conv2d` in Convolution.swift) validates shapes, allocates, and calls these per
-/// image. Three paths (see `Conv2dPath`); every path recomputes the transformed image and
+/// image. Four paths (see `Conv2dPath`); every path recomputes the transformed image and
 /// its columns in the backward pass instead of keeping them.
 import CKernels
 
@@ -13,16 +13,53 @@ enum Conv2dPath: Equatable {
     case direct
     /// im2col one band of output rows at a time, then a GEMM per band.
     case columns
+    /// oneDNN's convolution primitives (CKernels/onednn_conv.c) for the passes given, in
+    /// the memory formats oneDNN picks for the CPU, reordered from and to the plain layout
+    /// on every call; the other passes unfold columns as `columns` does.
+    case primitive(OpaquePointer, Conv2dPasses)
 
-    init(kh: Int, kw: Int, stride: Int, padding: Int, outputs: Int, tuning: Conv2dTuning) {
-        if kh == 1 && kw == 1 && stride == 1 && padding == 0 {
+    init(window g: Window, outputs: Int, tuning: Conv2dTuning) {
+        if g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0 {
             self = .pointwise
-        } else if stride == 1 && padding == 0 && outputs <= tuning.directMaxOutputs {
+        } else if g.stride == 1 && g.pad == 0 && outputs <= tuning.directMaxOutputs {
             self = .direct
+        } else if let passes = tuning.primitivePasses(g, outputs: outputs), !passes.isEmpty,
+                  let p = aggan_conv_get(g.channels, g.height, g.width, outputs, g.kh, g.kw, g.stride, g.pad, nil, 0) {
+            self = .primitive(p, passes)
         } else {
             self = .columns
         }
     }
+
+    /// The primitives, when `pass` runs them.
+    func primitive(_ pass: Conv2dPasses) -> OpaquePointer? {
+        if case .primitive(let p, let passes) = self, passes.contains(pass) { return p }
+        return nil
+    }
+
+    /// Whether some pass unfolds columns.
+    var unfolds: Bool {
+        switch self {
+        case .columns: true
+        case .primitive(_, let passes): passes != .all
+        default: false
+        }
+    }
+
+    static func == (a: Conv2dPath, b: Conv2dPath) -> Bool {
+        switch (a, b) {
+        case (.pointwise, .pointwise), (.direct, .direct), (.columns, .columns): true
+        case (.primitive(_, let p), .primitive(_, let q)): p == q
+        default: false
+        }
+    }
+}
+
+/// The passes of a conv2d layer.
+struct Conv2dPasses: OptionSet, Sendable {
+    let rawValue: Int
+    static let forward = Conv2dPasses(rawValue: 1), data = Conv2dPasses(rawValue: 2), weights = Conv2dPasses(rawValue: 4)
+    static let all: Conv2dPasses = [.forward, .data, .weights]
 }
 
 /// The thresholds that pick conv2d's path and size its column buffer. Tests pass their own
@@ -32,6 +69,22 @@ struct Conv2dTuning: Sendable {
     var directMaxOutputs = 4
     /// The column buffer limit in floats (16 MiB), see `Window.bands`.
     var maxColumnFloats = 1 << 22
+    /// The passes that run oneDNN's primitives, for every layer off the pointwise and
+    /// direct paths; nil: the measured rule of `primitivePasses`.
+    var primitives: Conv2dPasses? = nil
+    /// Output pixels from which the measured rule takes the primitives.
+    var minimumPrimitivePlane = 64 * 64
+
+    /// Which passes of a layer run oneDNN's primitives. Measured with `aggan bench-ops`
+    /// and `aggan bench` on the paper's layers (AVX-512, 2 threads; docs/PERFORMANCE.md):
+    /// the primitives win the forward pass and the weight gradient of 3x3 and 7x7 kernels
+    /// once the output has 64 x 64 pixels or more (below, reordering to and from the
+    /// blocked layout on every call costs what they save), im2col + GEMM wins the input
+    /// gradient of nearly every layer and every pass of the discriminators' 4x4 kernels.
+    func primitivePasses(_ g: Window, outputs: Int) -> Conv2dPasses? {
+        if let primitives { return primitives }
+        return g.kh == 4 || g.cols < minimumPrimitivePlane ? nil : [.forward, .weights]
+    }
 
     static let standard = Conv2dTuning()
 }
@@ -96,13 +149,13 @@ struct Conv2dKernel {
         self.window = window
         self.outputs = outputs
         self.path = path
-        bands = path == .columns ? window.bands(maxColumnFloats: tuning.maxColumnFloats) : [0..<window.outH]
+        bands = path.unfolds ? window.bands(maxColumnFloats: tuning.maxColumnFloats) : [0..<window.outH]
     }
 
     var inCount: Int { transform.channels * transform.height * transform.width }
     var outCount: Int { outputs * window.cols }
     /// Floats of one band's columns.
-    var columnFloats: Int { path == .columns ? window.rows * bands[0].count * window.outW : 0 }
+    var columnFloats: Int { path.unfolds ? window.rows * bands[0].count * window.outW : 0 }
     /// The padded output gradient of the direct path's input gradient: dY zero-padded by
     /// the kernel size - 1 on every side.
     var paddedGradH: Int { window.outH + 2 * (window.kh - 1) }
@@ -134,7 +187,8 @@ struct Conv2dKernel {
             Compute.parallelFor(g.outH, minimumChunk: 1) { rows in
                 aggan_conv_direct(xi, g.channels, g.height, g.width, w, g.kh, g.kw, yi, 0, o, rows.lowerBound, rows.upperBound)
             }
-        case .columns:
+        case .columns, .primitive:
+            if let p = path.primitive(.forward) { return checkPrimitive(aggan_conv_forward(p, xi, w, yi), "forward") }
             for band in bands {
                 im2col(xi, g, columns, band: band)
                 sgemm(transA: false, transB: false, m: o, n: band.count * g.outW, k: g.rows, a: w,
@@ -183,7 +237,7 @@ struct Conv2dKernel {
                 let dxi = dx + i * inCount
                 // The gradient of the transformed image, folded into the input's by the adjoint.
                 let target = dImage ?? dxi
-                if let dImage, path == .columns { dImage.update(repeating: 0, count: g.channels * g.height * g.width) }
+                if let dImage, path.unfolds && path.primitive(.data) == nil { dImage.update(repeating: 0, count: g.channels * g.height * g.width) }
                 backwardData(gradOutput: gi, weight: w, flipped: UnsafePointer(flipped), imageGrad: target,
                              dColumns: dColumns, paddedGrad: paddedGrad)
                 if let dImage { transform.adjoint(dImage, dxi, scratch) }
@@ -204,7 +258,15 @@ struct Conv2dKernel {
                 aggan_conv_direct_weight_grad(gi, xi, g.channels, g.height, g.width, g.kh, g.kw, dw,
                                               pairs.lowerBound, pairs.upperBound, accumulate ? 1 : 0)
             }
-        case .columns:
+        case .columns, .primitive:
+            if let p = path.primitive(.weights) {
+                guard accumulate else { return checkPrimitive(aggan_conv_backward_weights(p, xi, gi, dw), "backward weights") }
+                var image = uninitializedFloats(o * g.rows)
+                return image.withUnsafeMutableBufferPointer { ip in
+                    checkPrimitive(aggan_conv_backward_weights(p, xi, gi, ip.baseAddress!), "backward weights")
+                    for j in 0..<ip.count { dw[j] += ip[j] }
+                }
+            }
             // dW[O, CKK] (+)= dY[O, band] * col[CKK, band]^T
             for (k, band) in bands.enumerated() {
                 im2col(xi, g, columns, band: band)
@@ -214,8 +276,8 @@ struct Conv2dKernel {
         }
     }
 
-    /// The gradient of one transformed image: written on the pointwise and direct paths,
-    /// added on the columns path (col2im adds).
+    /// The gradient of one transformed image: written on the pointwise and direct paths
+    /// and by the primitive, added by columns (col2im adds).
     func backwardData(gradOutput gi: UnsafePointer<Float>, weight w: UnsafePointer<Float>, flipped: UnsafePointer<Float>,
                       imageGrad target: UnsafeMutablePointer<Float>, dColumns: UnsafeMutablePointer<Float>,
                       paddedGrad: UnsafeMutablePointer<Float>) {
@@ -235,7 +297,8 @@ struct Conv2dKernel {
             Compute.parallelFor(g.channels, minimumChunk: 1) { chans in
                 aggan_conv_direct(paddedGrad, o, ph, pw, flipped, g.kh, g.kw, target, chans.lowerBound, chans.upperBound, 0, g.height)
             }
-        case .columns:
+        case .columns, .primitive:
+            if let p = path.primitive(.data) { return checkPrimitive(aggan_conv_backward_data(p, gi, w, target), "backward data") }
             // dcol[CKK, band] = W[O, CKK]^T * dY[O, band], folded back into the image by col2im.
             for band in bands {
                 sgemm(transA: true, transB: false, m: g.rows, n: band.count * g.outW, k: o, a: w,
@@ -244,6 +307,11 @@ struct Conv2dKernel {
             }
         }
     }
+}
+
+/// oneDNN's primitives fail only when memory runs out: stop with the reason.
+func checkPrimitive(_ status: Int32, _ what: String) {
+    precondition(status == 1, "oneDNN convolution \(what) failed (out of memory)")
 }
 
 /// The kernel w [O, C, kh, kw] transposed and rotated by 180 degrees: [C, O, kh, kw].

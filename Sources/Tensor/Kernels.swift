@@ -1,5 +1,6 @@
 import CDNNL
 import CKernels
+import Dispatch
 import Glibc
 
 /// The math kernels behind the ops: matrix products through oneDNN, im2col/col2im in
@@ -52,6 +53,38 @@ public enum Compute {
     public static func keepFreedMemory() {
         _ = mallopt(M_MMAP_THRESHOLD, 32 << 20)
         _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
+    }
+
+    /// The instruction set oneDNN's kernels use on this CPU, e.g. "AVX-512" or "AVX2"
+    /// (chosen by oneDNN at run time; `ONEDNN_MAX_CPU_ISA` caps it).
+    public static var isa: String { String(cString: aggan_cpu_isa()) }
+
+    /// The processor's name from /proc/cpuinfo ("unknown" elsewhere).
+    public static var cpuName: String {
+        guard let f = fopen("/proc/cpuinfo", "r") else { return "unknown" }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 512)
+        while fgets(&line, Int32(line.count), f) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.hasPrefix("model name"), let colon = text.firstIndex(of: ":") {
+                return String(text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" }.prefix { $0 != "\n" })
+            }
+        }
+        return "unknown"
+    }
+
+    /// The best GFLOP/s of `dnnl_sgemm` on square n x n matrices over `repetitions` runs
+    /// at the current thread count: the machine's practical peak for the bench commands.
+    public static func sgemmGFLOPS(size n: Int = 1536, repetitions: Int = 8) -> Double {
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for _ in 0..<(repetitions + 1) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a, b: b, beta: 0, c: &c)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
     }
 
     /// oneDNN's version, "major.minor.patch".

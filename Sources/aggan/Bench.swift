@@ -65,7 +65,7 @@ struct Bench: ParsableCommand {
         threads.apply()
         let trainer = try Trainer(config: config)
         let params = trainer.model.networks.map { "\($0.0)=\($0.1.parameterCount)" }.joined(separator: " ")
-        print("aggan bench  threads=\(Compute.threads)  onednn=\(Compute.backendVersion)")
+        print("aggan bench  cpu=\(Compute.cpuName)  isa=\(Compute.isa)  threads=\(Compute.threads)  onednn=\(Compute.backendVersion)")
         print("config size=\(config.imageSize) channels=\(config.channels) ngf=\(config.ngf) blocks=\(config.blocks) ndf=\(config.ndf) stage=\(trainer.stage) tau=\(config.tau) seed=\(config.seed)")
         print("parameters \(params) total=\(trainer.model.parameterCount)")
         let s = smoothImage(size: config.imageSize, channels: config.channels, seed: 1)
@@ -74,13 +74,17 @@ struct Bench: ParsableCommand {
         var times: [Double] = []
         var losses = Losses()
         let guide = try trainer.benchmarkGuide(s, t)
+        var flops = 0.0
         for i in 0..<(warmup + iters) {
+            let before = ConvolutionCount.flops
             let ms = try milliseconds { losses = try trainer.step(s, t, guide: guide) }
             if i >= warmup { times.append(ms) }
+            flops = ConvolutionCount.flops - before
         }
         print("losses " + losses.terms.map { "\($0.rawValue)=\(String(format: "%.4f", $1))" }.joined(separator: " "))
         let tr = stats(times)
         print(String(format: "train ms/iter: median=%.2f min=%.2f max=%.2f (n=%d, warmup %d)", tr.median, tr.min, tr.max, iters, warmup))
+        print(String(format: "train convolution GFLOP/iter=%.2f  GFLOP/s at the median=%.1f", flops / 1e9, flops / tr.median / 1e6))
         let n = inferIters ?? max(20, iters)
         var inferTimes: [Double] = []
         try Tensor.withoutGrad {
@@ -99,35 +103,36 @@ struct Bench: ParsableCommand {
 struct BenchOps: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-ops",
-        abstract: "GFLOP/s of conv2d forward+backward at the generator's shapes.")
+        abstract: "The machine's sgemm peak and each convolution layer's GFLOP/s by both paths.",
+        discussion: "Runs one training iteration of the model given (the `paper` preset at 256 px and B3's defaults unless told) to find its convolution layers, then times one image's forward, backward-data and backward-weights passes of each layer by im2col + GEMM (columns) and by oneDNN's primitives, and marks the path conv2d takes.")
 
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Image channels (1 or 3).") var channels: Int = 3
     @OptionGroup var threads: ThreadOptions
-    @Option(help: "Timed repetitions per shape.") var reps: Int = 10
+    @Option(help: "Timed repetitions per pass (best counts).") var reps: Int = 5
 
     func run() throws {
         threads.apply()
-        print("conv2d forward+backward, threads=\(Compute.threads), oneDNN \(Compute.backendVersion)")
-        // (name, C in, C out, size, kernel, reflect pad)
-        let shapes = [("res block 3x3 128->128 16x16", 128, 128, 16, 3, 1), ("res block 3x3 128->128 64x64", 128, 128, 64, 3, 1),
-                      ("enc1 7x7 3->32 64x64", 3, 32, 64, 7, 3), ("enc1 7x7 3->32 256x256", 3, 32, 256, 7, 3)]
-        var rng = SplitMix64(seed: 1)
-        for (name, cin, cout, size, k, pad) in shapes {
-            let x = try Tensor(shape: [1, cin, size, size], data: (0..<(cin * size * size)).map { _ in Float(rng.nextNormal()) }, requiresGrad: true)
-            let conv = Conv2D(cin, cout, kernel: k, reflect: pad)
-            Initializer.apply(to: conv, rng: &rng)
-            // Forward 2*O*C*k*k*H*W; backward twice that (input and weight gradients).
-            let flops = 3.0 * 2 * Double(cout * cin * k * k * size * size)
-            var times: [Double] = []
-            for i in 0..<(reps + 2) {
-                let ms = try milliseconds {
-                    let y = try conv(x)
-                    try y.mean().backward()
-                }
-                if i >= 2 { times.append(ms) }
-                x.zeroGrad(); conv.zeroGrad()
+        var config = model.config
+        config.channels = channels
+        try config.validate()
+        print("bench-ops  cpu=\(Compute.cpuName)  isa=\(Compute.isa)  threads=\(Compute.threads)  onednn=\(Compute.backendVersion)")
+        let peak = Compute.sgemmGFLOPS()
+        print(String(format: "sgemm peak %.1f GFLOP/s (1536^3, best of 8)", peak))
+        let trainer = try Trainer(config: config)
+        let s = smoothImage(size: config.imageSize, channels: config.channels, seed: 1)
+        let t = smoothImage(size: config.imageSize, channels: config.channels, seed: 2)
+        _ = try trainer.step(s, t, guide: try trainer.benchmarkGuide(s, t))
+        print("config size=\(config.imageSize) ngf=\(config.ngf) blocks=\(config.blocks) ndf=\(config.ndf); layers by input channels, GFLOP/s of forward / backward data / backward weights")
+        let layers = ConvolutionCount.geometries.keys.sorted { ($0.flops, $0.channels) > ($1.flops, $1.channels) }
+        for g in layers {
+            var line = String(format: "%-30@", g.description as NSString)
+            for method in ConvolutionMethod.allCases {
+                guard let ms = timeConvolution(g, method: method, repetitions: reps) else { line += "  \(method.rawValue) -"; continue }
+                line += String(format: "  %@ %6.1f %6.1f %6.1f", method.rawValue as NSString,
+                               g.flops / ms.forward / 1e6, g.flops / ms.backwardData / 1e6, g.flops / ms.backwardWeights / 1e6)
             }
-            let st = stats(times)
-            print(String(format: "%-32@ median %8.3f ms  %7.1f GFLOP/s (best %7.1f)", name as NSString, st.median, flops / st.median / 1e6, flops / st.min / 1e6))
+            print(line + "  taken: " + ConvolutionMethod.taken(g).map(\.rawValue).joined(separator: "/"))
         }
     }
 }

@@ -11,7 +11,7 @@ final class DirectConvolutionTests: XCTestCase {
     /// The generators' last layers (7x7 or 3x3 to 1 or 3 channels, after reflection
     /// padding) take the direct path; wide layers, strided or zero-padded ones do not.
     func testThePathChooser() {
-        func path(_ k: Int, stride: Int = 1, padding: Int = 0, outputs: Int, _ tuning: Conv2dTuning = .standard) -> Conv2dPath {
+        func path(_ k: Int, stride: Int = 1, padding: Int = 0, outputs: Int, _ tuning: Conv2dTuning = Conv2dTuning(primitives: [])) -> Conv2dPath {
             Conv2dPath(kh: k, kw: k, stride: stride, padding: padding, outputs: outputs, tuning: tuning)
         }
         XCTAssertEqual(path(7, outputs: 3), .direct)
@@ -21,7 +21,7 @@ final class DirectConvolutionTests: XCTestCase {
         XCTAssertEqual(path(3, padding: 1, outputs: 3), .columns)
         XCTAssertEqual(path(1, outputs: 3), .pointwise)
         XCTAssertEqual(path(1, stride: 2, outputs: 3), .columns)
-        XCTAssertEqual(path(7, outputs: 3, Conv2dTuning(directMaxOutputs: 0)), .columns)
+        XCTAssertEqual(path(7, outputs: 3, Conv2dTuning(directMaxOutputs: 0, primitives: [])), .columns)
         XCTAssertEqual(path(7, outputs: 5, Conv2dTuning(directMaxOutputs: 5)), .direct)
     }
 
@@ -44,7 +44,7 @@ final class DirectConvolutionTests: XCTestCase {
             let c = shape[1]
             let x = try tensor(shape, &rng), w = try tensor([o, c, k, k], &rng), b = try tensor([o], &rng)
             func run(direct: Bool) throws -> [[Float]] {
-                let tuning = Conv2dTuning(directMaxOutputs: direct ? 4 : 0)
+                let tuning = Conv2dTuning(directMaxOutputs: direct ? 4 : 0, primitives: [])
                 XCTAssertEqual(Conv2dPath(kh: k, kw: k, stride: 1, padding: 0, outputs: o, tuning: tuning), direct ? .direct : .columns)
                 for t in [x, w, b] { t.zeroGrad() }
                 let y = try conv2d(x, weight: w, bias: b, stride: 1, padding: 0, reflect: reflect, upsample: upsample, tuning: tuning)
@@ -112,5 +112,14 @@ final class UpsampledConvolutionTests: XCTestCase {
                 XCTAssertLessThanOrEqual(zip(a, e).map { Swift.abs($0 - $1) }.max()!, 1e-5 * scale, "input \(shape), tensor \(k)")
             }
         }
+    }
+}
+
+extension Conv2dPath {
+    /// The path of a layer over a 4-channel 16x16 image.
+    init(kh: Int, kw: Int, stride: Int, padding: Int, outputs: Int, tuning: Conv2dTuning) {
+        let (oh, ow) = ((16 + 2 * padding - kh) / stride + 1, (16 + 2 * padding - kw) / stride + 1)
+        self.init(window: Window(channels: 4, height: 16, width: 16, kh: kh, kw: kw, stride: stride, pad: padding, outH: oh, outW: ow),
+                  outputs: outputs, tuning: tuning)
     }
 }

@@ -180,7 +180,7 @@ final class ConvolutionBandTests: XCTestCase {
         func run(limit: Int) throws -> [[Float]] {
             for t in [x, w, b] { t.zeroGrad() }
             let y = try conv2d(x, weight: w, bias: b, stride: 1, padding: 1, reflect: 1, upsample: false,
-                               tuning: Conv2dTuning(maxColumnFloats: limit))
+                               tuning: Conv2dTuning(maxColumnFloats: limit, primitives: []))
             XCTAssertEqual(y.shape, [2, 4, 15, 13])
             try (y * weights).mean().backward()
             return [y.data, x.grad!, w.grad!, b.grad!]
@@ -201,7 +201,7 @@ final class ConvolutionBandTests: XCTestCase {
         let x = try tensor([2, 2, 7, 6], &rng), w = try tensor([3, 2, 3, 3], &rng), b = try tensor([3], &rng)
         try checkGradients("conv2d one output row per band", inputs: [x, w, b]) {
             try conv2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, reflect: 1, upsample: false,
-                       tuning: Conv2dTuning(maxColumnFloats: 1))
+                       tuning: Conv2dTuning(maxColumnFloats: 1, primitives: []))
         }
     }
 }

@@ -30,4 +30,20 @@ void aggan_parallel(int threads, aggan_parallel_body body, void *context);
 void aggan_set_threads(int threads);
 int aggan_max_threads(void);
 
+// oneDNN's convolution primitives for one image, on plain buffers (onednn_conv.c):
+// src [c][h][w], weights [o][c][kh][kw], dst [o][oh][ow], zero padding `pad` on every side.
+// aggan_conv_get returns the cached primitives of a geometry, creating them on first use
+// (NULL on failure, with the reason in `error`). The calls return 1 on success, 0 on
+// failure (out of memory); each writes its whole output.
+typedef struct aggan_conv aggan_conv;
+aggan_conv *aggan_conv_get(long c, long h, long w, long o, long kh, long kw, long stride, long pad,
+                           char *error, unsigned long error_len);
+int aggan_conv_forward(const aggan_conv *conv, const float *src, const float *weights, float *dst);
+int aggan_conv_backward_data(const aggan_conv *conv, const float *diff_dst, const float *weights, float *diff_src);
+int aggan_conv_backward_weights(const aggan_conv *conv, const float *src, const float *diff_dst, float *diff_weights);
+// The name of the forward primitive's implementation (e.g. "jit:avx512_core").
+const char *aggan_conv_implementation(const aggan_conv *conv);
+// The instruction set oneDNN's kernels use on this CPU (e.g. "AVX-512").
+const char *aggan_cpu_isa(void);
+
 #endif

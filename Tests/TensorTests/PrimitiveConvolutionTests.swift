@@ -1,0 +1,109 @@
+import XCTest
+@testable import Tensor
+
+/// conv2d layers with 16 or more input and output channels run oneDNN's convolution
+/// primitives (blocked memory formats, reordered per call): finite differences through
+/// them, agreement with im2col + GEMM for every geometry the networks use (strides,
+/// zero padding, reflection padding, upsampling, batches), and what holds across thread
+/// counts.
+final class PrimitiveConvolutionTests: XCTestCase {
+    var rng = TestRNG(33)
+
+    func path(channels: Int, outputs: Int, size: Int = 66, k: Int = 3, stride: Int = 1, padding: Int = 0,
+              _ tuning: Conv2dTuning = .standard) -> Conv2dPath {
+        let out = (size + 2 * padding - k) / stride + 1
+        return Conv2dPath(window: Window(channels: channels, height: size, width: size, kh: k, kw: k, stride: stride, pad: padding,
+                                         outH: out, outW: out), outputs: outputs, tuning: tuning)
+    }
+
+    func testThePathChooser() {
+        let some = OpaquePointer(bitPattern: 1)!
+        // The measured rule: forward and weight gradient by the primitives from 64 x 64
+        // output pixels, except 4x4 kernels.
+        XCTAssertEqual(path(channels: 128, outputs: 128), .primitive(some, [.forward, .weights]))
+        XCTAssertEqual(path(channels: 3, outputs: 32, size: 262, k: 7), .primitive(some, [.forward, .weights]))
+        XCTAssertEqual(path(channels: 128, outputs: 128, size: 34), .columns)
+        XCTAssertEqual(path(channels: 64, outputs: 128, size: 256, k: 4, stride: 2, padding: 1), .columns)
+        XCTAssertEqual(path(channels: 16, outputs: 16, Conv2dTuning(primitives: [])), .columns)
+        XCTAssertEqual(path(channels: 64, outputs: 128, k: 4, stride: 2, padding: 1, Conv2dTuning(primitives: .all)), .primitive(some, .all))
+        XCTAssertEqual(path(channels: 16, outputs: 1), .direct)
+        XCTAssertTrue(Conv2dPath.primitive(some, [.forward]).unfolds)
+        XCTAssertFalse(Conv2dPath.primitive(some, .all).unfolds)
+        // The same geometry gives the same cached primitives.
+        guard let a = path(channels: 32, outputs: 16).primitive(.forward), let b = path(channels: 32, outputs: 16).primitive(.weights) else {
+            return XCTFail("no primitive")
+        }
+        XCTAssertEqual(a, b)
+    }
+
+    /// Every pass by the primitives (the standard rule leaves the input gradient to GEMM).
+    func testGradientsThroughThePrimitives() throws {
+        let all = Conv2dTuning(primitives: .all)
+        let x = try tensor([1, 16, 6, 7], &rng), w = try tensor([16, 16, 3, 3], &rng), b = try tensor([16], &rng)
+        try checkGradients("primitive conv2d 3x3 reflect 1", inputs: [x, w, b]) {
+            try conv2d($0[0], weight: $0[1], bias: $0[2], stride: 1, padding: 0, reflect: 1, upsample: false, tuning: all)
+        }
+        let u = try tensor([2, 16, 8, 8], &rng), v = try tensor([32, 16, 4, 4], &rng)
+        try checkGradients("primitive conv2d 4x4 stride 2 pad 1", inputs: [u, v]) {
+            try conv2d($0[0], weight: $0[1], bias: nil, stride: 2, padding: 1, reflect: 0, upsample: false, tuning: all)
+        }
+        let p = try tensor([1, 16, 4, 5], &rng), q = try tensor([16, 16, 3, 3], &rng)
+        try checkGradients("primitive conv2d 3x3 upsample + reflect 2", inputs: [p, q]) {
+            try conv2d($0[0], weight: $0[1], bias: nil, stride: 1, padding: 0, reflect: 2, upsample: true, tuning: all)
+        }
+    }
+
+    /// The same layer through the primitives and through im2col + GEMM.
+    func testPrimitivesMatchTheGemmPath() throws {
+        // (input shape, outputs, kernel, stride, zero padding, reflection, upsample)
+        let cases: [([Int], Int, Int, Int, Int, Int, Bool)] = [
+            ([1, 32, 16, 16], 32, 3, 1, 0, 1, false), ([2, 16, 17, 15], 32, 3, 2, 1, 0, false),
+            ([1, 16, 20, 20], 32, 4, 2, 1, 0, false), ([1, 64, 9, 9], 16, 4, 1, 1, 0, false),
+            ([1, 16, 7, 9], 24, 3, 1, 0, 2, true), ([1, 16, 10, 10], 16, 7, 1, 0, 3, false),
+        ]
+        for (shape, o, k, stride, padding, reflect, upsample) in cases {
+            let c = shape[1]
+            let x = try tensor(shape, &rng), w = try tensor([o, c, k, k], &rng), b = try tensor([o], &rng)
+            func run(primitives: Conv2dPasses) throws -> [[Float]] {
+                let tuning = Conv2dTuning(primitives: primitives)
+                for t in [x, w, b] { t.zeroGrad() }
+                let y = try conv2d(x, weight: w, bias: b, stride: stride, padding: padding, reflect: reflect, upsample: upsample, tuning: tuning)
+                let weights = try Tensor(shape: y.shape, data: (0..<y.count).map { Float(($0 * 7919) % 23) / 11 - 1 })
+                try (y * weights).mean().backward()
+                return [y.data, x.grad!, w.grad!, b.grad!]
+            }
+            let primitive = try run(primitives: .all), gemm = try run(primitives: [])
+            for (n, (a, g)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(primitive, gemm)) {
+                XCTAssertEqual(a.count, g.count)
+                let scale = g.map { Swift.abs($0) }.max()!
+                XCTAssertGreaterThan(scale, 0)
+                let diff = zip(a, g).map { Swift.abs($0 - $1) }.max()!
+                XCTAssertLessThanOrEqual(diff, 1e-5 * scale, "\(n), input \(shape), \(o) outputs, \(k)x\(k) stride \(stride)")
+            }
+        }
+    }
+
+    /// The same bits for one and two threads in every pass, at the generator's trunk
+    /// (128 channels) and first layer (3 channels, 7x7) and a small layer: oneDNN splits
+    /// these passes over output pixels and channels, never a sum between threads, so
+    /// results stay independent of the thread count as the GEMM path's are.
+    func testOneAndTwoThreadsGiveTheSameBits() throws {
+        for (shape, o, k, reflect) in [([1, 128, 64, 64], 128, 3, 1), ([1, 3, 128, 128], 32, 7, 3), ([1, 32, 24, 24], 32, 3, 1)] {
+            let x = try tensor(shape, &rng), w = try tensor([o, shape[1], k, k], &rng)
+            func run(threads: Int) throws -> [[Float]] {
+                let saved = Compute.threads
+                Compute.setThreads(threads)
+                defer { Compute.setThreads(saved) }
+                for t in [x, w] { t.zeroGrad() }
+                let y = try conv2d(x, weight: w, bias: nil, stride: 1, padding: 0, reflect: reflect, upsample: false,
+                                   tuning: Conv2dTuning(primitives: .all))
+                try y.square().mean().backward()
+                return [y.data, x.grad!, w.grad!]
+            }
+            let one = try run(threads: 1), two = try run(threads: 2)
+            for (n, (a, b)) in zip(["output", "input gradient", "weight gradient"], zip(one, two)) {
+                XCTAssertTrue(a == b, "\(n) of \(k)x\(k) on \(shape)")
+            }
+        }
+    }
+}
