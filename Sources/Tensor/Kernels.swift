@@ -16,7 +16,7 @@ public enum Compute {
     }
 
     /// `AGGAN_MAX_THREADS`, when set to a positive number.
-    static let maximumThreads: Int = {
+    public static let maximumThreads: Int = {
         guard let text = getenv("AGGAN_MAX_THREADS"), let n = Int(String(cString: text)), n >= 1 else { return Int.max }
         return n
     }()

@@ -35,8 +35,10 @@ public struct EngineOptions: Sendable {
     public var keepCheckpoints = 3
     /// Stop after this step (nil: at the end of the schedule).
     public var maxSteps: Int?
-    /// Compute threads for oneDNN.
+    /// Compute threads for oneDNN (the most, with `adaptiveThreads`).
     public var threads = 2
+    /// Choose the thread count by timing steps (`ThreadTuner`, `--threads auto`).
+    public var adaptiveThreads = false
     /// Snapshots with distinct previews kept for scrubbing back.
     public var snapshotHistory = 64
     /// Steps an attention map must stay all-black or all-white before the alarm.
@@ -97,6 +99,8 @@ public final class Engine: @unchecked Sendable {
     /// failure (reported once).
     private var checkpointTrouble: (reason: String, since: Int)?
     private var weightHistograms: WeightHistograms?
+    /// The thread count of `--threads auto` (engine thread only).
+    private lazy var threadTuner = ThreadTuner(maximum: options.threads)
 
     /// A new run from `config` (its iterations per epoch are taken from the data).
     public init(config: Config, data: TrainingData, options: EngineOptions) throws {
@@ -169,7 +173,7 @@ public final class Engine: @unchecked Sendable {
         send(paused ? .step(0) : .start)
         done.enter()
         queue.async {
-            Compute.setThreads(self.options.threads)
+            Compute.setThreads(self.options.adaptiveThreads ? self.threadTuner.current : self.options.threads)
             self.publish()
             while self.runOnce(blocking: true) {}
             self.observers.flush()
@@ -261,7 +265,13 @@ public final class Engine: @unchecked Sendable {
             return
         }
         let pair = try data.next(withGuide: trainer.config.guidesAttention)
+        let started = DispatchTime.now().uptimeNanoseconds
         let losses = try trainer.step(pair.s, pair.t, guide: pair.guide)
+        if options.adaptiveThreads {
+            let threads = threadTuner.current
+            threadTuner.record(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            if threadTuner.current != threads { Compute.setThreads(threadTuner.current) }
+        }
         if pendingSteps > 0 { pendingSteps -= 1 }
         lastLosses = losses
         let attention = trainer.config.baseline ? nil : trainer.lastAttention.map { AttentionPair(s: $0.st, t: $0.ts) }

@@ -23,14 +23,35 @@ extension ColorDepth: ExpressibleByArgument {
 /// runs on the OpenMP team oneDNN uses; `apply()` sizes it for commands that compute on
 /// the calling thread (the engine sizes it on its own queue from `EngineOptions`).
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Compute threads (default: the cores available).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: ArgumentHelp("Compute threads: a number, or auto (the default).",
+                               discussion: "auto: train and bench time their steps at every count from all the cores halving down to 1, keep the fastest, and time them again every 100 steps or when steps slow down (another process on a core makes 2 threads slower than 1); the other commands use all the cores."))
+    var threads: ThreadCount = .auto
 
-    func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    /// The fixed count, or all the cores for auto.
+    var count: Int {
+        if case .fixed(let n) = threads { return n }
+        return ProcessInfo.processInfo.activeProcessorCount
     }
 
-    func apply() { Compute.setThreads(threads) }
+    /// Whether the count is chosen by timing steps.
+    var adaptive: Bool { threads == .auto }
+
+    func validate() throws {
+        if case .fixed(let n) = threads, n < 1 { throw ValidationError("--threads must be at least 1 or auto, got \(n)") }
+    }
+
+    func apply() { Compute.setThreads(count) }
+}
+
+/// `--threads`: `auto` or a count.
+enum ThreadCount: ExpressibleByArgument, Equatable {
+    case auto, fixed(Int)
+    init?(argument: String) {
+        if argument == "auto" { self = .auto; return }
+        guard let n = Int(argument) else { return nil }
+        self = .fixed(n)
+    }
+    var defaultValueDescription: String { "auto" }
 }
 
 /// `--checkpoint`, as every command that applies a trained model takes it.

@@ -65,7 +65,7 @@ struct Bench: ParsableCommand {
         threads.apply()
         let trainer = try Trainer(config: config)
         let params = trainer.model.networks.map { "\($0.0)=\($0.1.parameterCount)" }.joined(separator: " ")
-        print("aggan bench  cpu=\(Compute.cpuName)  isa=\(Compute.isa)  threads=\(Compute.threads)  onednn=\(Compute.backendVersion)")
+        print("aggan bench  cpu=\(Compute.cpuName)  isa=\(Compute.isa)  threads=\(threads.adaptive ? "auto (1...\(threads.count))" : "\(Compute.threads)")  onednn=\(Compute.backendVersion)")
         print("config size=\(config.imageSize) channels=\(config.channels) ngf=\(config.ngf) blocks=\(config.blocks) ndf=\(config.ndf) stage=\(trainer.stage) tau=\(config.tau) seed=\(config.seed)")
         print("parameters \(params) total=\(trainer.model.parameterCount)")
         let s = smoothImage(size: config.imageSize, channels: config.channels, seed: 1)
@@ -75,11 +75,19 @@ struct Bench: ParsableCommand {
         var losses = Losses()
         let guide = try trainer.benchmarkGuide(s, t)
         var flops = 0.0
+        var tuner = ThreadTuner(maximum: threads.count)
+        var used: [Int: Int] = [:]
         for i in 0..<(warmup + iters) {
             let before = ConvolutionCount.flops
+            if threads.adaptive { Compute.setThreads(tuner.current) }
             let ms = try milliseconds { losses = try trainer.step(s, t, guide: guide) }
-            if i >= warmup { times.append(ms) }
+            if threads.adaptive { tuner.record(ms / 1000) }
+            if i >= warmup { times.append(ms); used[Compute.threads, default: 0] += 1 }
             flops = ConvolutionCount.flops - before
+        }
+        if threads.adaptive {
+            print("threads auto: timed iterations ran at " + used.sorted { $0.key > $1.key }.map { "\($0.key) thread\($0.key == 1 ? "" : "s") x\($0.value)" }.joined(separator: ", "))
+            Compute.setThreads(tuner.chosen ?? threads.count)
         }
         print("losses " + losses.terms.map { "\($0.rawValue)=\(String(format: "%.4f", $1))" }.joined(separator: " "))
         let tr = stats(times)

@@ -64,7 +64,7 @@ struct BenchEngine: ParsableCommand {
                 let folders = try DatasetFolders(cycleGANRoot: data)
                 let d = try TrainingData(folders: folders, channels: 1, cropSize: config.imageSize, seed: 1)
                 var o = EngineOptions()
-                o.maxSteps = steps; o.threads = threads.threads; o.checkpointEvery = 0
+                o.maxSteps = steps; o.threads = threads.count; o.adaptiveThreads = threads.adaptive; o.checkpointEvery = 0
                 if setting == "tensorboard" { o.weightHistogramEvery = 500 }
                 let engine = try Engine(config: config, data: d, options: o)
                 let observers = setting == "3 observers" ? [IdleObserver(delayMilliseconds: 0), IdleObserver(delayMilliseconds: 1),

@@ -65,7 +65,7 @@ struct Experiment: ParsableCommand {
                                   seeds: (0..<UInt64(seeds)).map { firstSeed &+ $0 },
                                   budget: minutes.map { .minutes($0) } ?? .steps(steps ?? 1))
         plan.epochs = epochs
-        plan.threads = threads.threads
+        plan.threads = threads.count
         plan.figureCrops = figureCrops
         plan.microscopyAugmentation = !noMicroscopyAugmentation
         plan.scale = model.fixedScale

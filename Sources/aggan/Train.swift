@@ -75,7 +75,8 @@ struct Train: ParsableCommand {
         options.checkpointEvery = checkpointEvery
         options.previewEvery = previewEvery
         options.maxSteps = maxSteps
-        options.threads = threads.threads
+        options.threads = threads.count
+        options.adaptiveThreads = threads.adaptive
         options.weightHistogramEvery = noTensorboard ? 0 : max(0, histogramEvery)
         if let resume {
             let dir = RunDirectory(resume)

@@ -26,7 +26,7 @@ final class EngineTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     func makeEngine(runDir: Bool = false, maxSteps: Int? = nil, collapsePatience: Int = 100, checkpointEvery: Int = 0,
-                    pauseOnFault: Bool = false, weightHistogramEvery: Int = 0) throws -> Engine {
+                    pauseOnFault: Bool = false, weightHistogramEvery: Int = 0, threads: Int = 2, adaptiveThreads: Bool = false) throws -> Engine {
         let data = try TrainingData(folders: makeDataset(in: dir.appendingPathComponent("data")), channels: 1, cropSize: 32, seed: 5)
         var o = EngineOptions()
         o.previewEvery = 3
@@ -36,6 +36,8 @@ final class EngineTests: XCTestCase {
         o.pauseOnFault = pauseOnFault
         o.collapsePatience = collapsePatience
         o.weightHistogramEvery = weightHistogramEvery
+        o.threads = threads
+        o.adaptiveThreads = adaptiveThreads
         if runDir { o.runDirectory = RunDirectory(dir.appendingPathComponent("run").path) }
         return try Engine(config: engineConfig(), data: data, options: o)
     }
@@ -421,6 +423,25 @@ final class EngineTests: XCTestCase {
 
     /// A run stopped and resumed from its run folder continues with the same losses as a
     /// run never stopped (same data order, augmentation, pool and optimiser state).
+    /// `--threads auto` switches between 2 threads and 1 while it times the first steps
+    /// (and later); the losses are those of a run at a fixed count.
+    func testAutomaticThreadsChangeOnlyTheSpeed() throws {
+        let saved = Compute.threads
+        defer { Compute.setThreads(saved) }
+        func losses(threads: Int, adaptive: Bool) throws -> [Float] {
+            let engine = try makeEngine(threads: threads, adaptiveThreads: adaptive)
+            Compute.setThreads(threads)
+            engine.send(.start)
+            var counts = Set<Int>()
+            for _ in 0..<8 { engine.pump(); counts.insert(Compute.threads) }
+            if adaptive && Compute.maximumThreads >= 2 { XCTAssertEqual(counts, [1, 2], "the tuner tried both counts") }
+            return engine.latestSnapshot!.history.points.flatMap { [$0.losses.gTotal, $0.losses.dS, $0.losses.dT] }
+        }
+        let fixed = try losses(threads: 1, adaptive: false)
+        XCTAssertEqual(fixed.count, 24)
+        XCTAssertEqual(try losses(threads: 2, adaptive: true), fixed)
+    }
+
     func testResumeFromRunFolderIsExact() throws {
         let straight = try makeEngine()
         straight.send(.start)
