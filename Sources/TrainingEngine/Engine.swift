@@ -265,6 +265,7 @@ public final class Engine: @unchecked Sendable {
             return
         }
         let pair = try data.next(withGuide: trainer.config.guidesAttention)
+        try BatchDump.write(step: trainer.step + 1, s: pair.s, t: pair.t, guide: pair.guide)
         let started = DispatchTime.now().uptimeNanoseconds
         let losses = try trainer.step(pair.s, pair.t, guide: pair.guide)
         if options.adaptiveThreads {
