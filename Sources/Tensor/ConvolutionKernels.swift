@@ -73,12 +73,12 @@ struct Conv2dTuning: Sendable {
     /// direct paths; nil: the measured rule of `primitivePasses`.
     var primitives: Conv2dPasses? = nil
     /// Output pixels from which the measured rule takes the primitives.
-    var minimumPrimitivePlane = 64 * 64
+    var minimumPrimitivePlane = 32 * 32
 
     /// Which passes of a layer run oneDNN's primitives. Measured with `aggan bench-ops`
     /// and `aggan bench` on the paper's layers (AVX-512, 2 threads; docs/PERFORMANCE.md):
     /// the primitives win the forward pass and the weight gradient of 3x3 and 7x7 kernels
-    /// once the output has 64 x 64 pixels or more (below, reordering to and from the
+    /// once the output has 32 x 32 pixels or more (below, reordering to and from the
     /// blocked layout on every call costs what they save), im2col + GEMM wins the input
     /// gradient of nearly every layer and every pass of the discriminators' 4x4 kernels.
     func primitivePasses(_ g: Window, outputs: Int) -> Conv2dPasses? {

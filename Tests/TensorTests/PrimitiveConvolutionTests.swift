@@ -18,11 +18,12 @@ final class PrimitiveConvolutionTests: XCTestCase {
 
     func testThePathChooser() {
         let some = OpaquePointer(bitPattern: 1)!
-        // The measured rule: forward and weight gradient by the primitives from 64 x 64
+        // The measured rule: forward and weight gradient by the primitives from 32 x 32
         // output pixels, except 4x4 kernels.
         XCTAssertEqual(path(channels: 128, outputs: 128), .primitive(some, [.forward, .weights]))
         XCTAssertEqual(path(channels: 3, outputs: 32, size: 262, k: 7), .primitive(some, [.forward, .weights]))
-        XCTAssertEqual(path(channels: 128, outputs: 128, size: 34), .columns)
+        XCTAssertEqual(path(channels: 128, outputs: 128, size: 34), .primitive(some, [.forward, .weights]))
+        XCTAssertEqual(path(channels: 128, outputs: 128, size: 18), .columns)
         XCTAssertEqual(path(channels: 64, outputs: 128, size: 256, k: 4, stride: 2, padding: 1), .columns)
         XCTAssertEqual(path(channels: 16, outputs: 16, Conv2dTuning(primitives: [])), .columns)
         XCTAssertEqual(path(channels: 64, outputs: 128, k: 4, stride: 2, padding: 1, Conv2dTuning(primitives: .all)), .primitive(some, .all))
