@@ -114,6 +114,32 @@ public struct BatchPlan: Sendable, Equatable {
     }
 }
 
+extension BatchPlan {
+    /// Removes the temporary files a killed batch left (`Basics.AtomicFile` names them
+    /// `.NAME.PID.RANDOM.tmp`) for the files of this shard's items only, so that shards
+    /// writing into the same folders never touch each other's writes in progress.
+    func sweepTemporaryFiles() {
+        var names: [String: Set<String>] = [:]  // folder -> file names of this shard's items
+        for item in items {
+            for path in item.writtenFiles {
+                let slash = path.lastIndex(of: "/")
+                let folder = slash.map { String(path[..<$0]) } ?? "."
+                names[folder, default: []].insert(slash.map { String(path[path.index(after: $0)...]) } ?? path)
+            }
+        }
+        for (folder, owned) in names {
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for entry in entries where entry.hasPrefix(".") && entry.hasSuffix(".tmp") {
+                // .NAME.PID.RANDOM.tmp -> NAME
+                let parts = entry.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+                guard parts.count >= 4, parts[parts.count - 2].allSatisfy(\.isNumber),
+                      parts[parts.count - 3].allSatisfy(\.isNumber) else { continue }
+                if owned.contains(parts.dropLast(3).joined(separator: ".")) { unlink(folder + "/" + entry) }
+            }
+        }
+    }
+}
+
 /// The image files under `folder` and in its subfolders (hidden files and folders and
 /// the folder `skipping`, the output, left out), with their paths relative to it.
 private func imageFiles(under folder: String, skipping skipped: String) throws -> [(input: String, relative: String)] {
@@ -368,6 +394,7 @@ extension ImageTranslator {
         if let bitDepth, bitDepth != 8 && bitDepth != 16 {
             throw InferenceError("bit depth must be 8 or 16, got \(bitDepth)")
         }
+        plan.sweepTemporaryFiles()
         let stop = StopFlag()
         let summary = LockedSummary()
         let folders = FolderMaker()
