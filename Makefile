@@ -40,8 +40,9 @@ release: deps
 
 # The module list of docs/ARCHITECTURE.md, unit tests, then the dashboard driven in tmux
 # (release build, 80x24 and 160x50), a run killed 10 times and a full and a read-only
-# disk under a run, and a run continued in PyTorch DDP and back (skipped without a Python
-# with torch: AGGAN_TORCH_PYTHON) (docs/TESTING.md).
+# disk under a run, a run continued in PyTorch DDP and back (skipped without a Python
+# with torch: AGGAN_TORCH_PYTHON), and a translate batch killed, resumed and split into
+# shards (docs/TESTING.md).
 test: deps
 	scripts/check-architecture.sh
 	$(SWIFT) build --build-tests
@@ -51,6 +52,7 @@ test: deps
 	AGGAN_BIN=$(RELEASE_BIN) scripts/kill-resume.sh
 	AGGAN_BIN=$(RELEASE_BIN) scripts/disk-faults.sh
 	AGGAN_BIN=$(RELEASE_BIN) scripts/torch-continue.sh
+	AGGAN_BIN=$(RELEASE_BIN) scripts/batch-resume.sh
 
 # The engine and dashboard-loop tests under ThreadSanitizer, at one compute thread (no
 # OpenMP team: libgomp is not instrumented; docs/TESTING.md). Not part of `test`: its

@@ -155,10 +155,18 @@ public struct HeldOutSample: Sendable, Equatable {
     /// `root/testA`, matched by name in `root/testB_truth` and `root/testMasks`, one
     /// plane each (masks: any non-zero value is a cell).
     public static func loadAll(root: String, options: ReadOptions = ReadOptions()) throws -> [HeldOutSample] {
+        try load(root: root, names: names(root: root), options: options)
+    }
+
+    /// The file names of `root/testA`, sorted (byte order).
+    public static func names(root: String) throws -> [String] {
+        try ImageFolder(directory: (root.hasSuffix("/") ? root : root + "/") + "testA").names
+    }
+
+    /// Reads the samples `names` (file names of `root/testA`) as `loadAll` does.
+    public static func load(root: String, names: [String], options: ReadOptions = ReadOptions()) throws -> [HeldOutSample] {
         let base = root.hasSuffix("/") ? root : root + "/"
-        let inputs = try ImageFolder(directory: base + "testA")
-        let names = inputs.names
-        let degraded = try loadImageFiles(inputs.files, options: options).map { try $0.single() }
+        let degraded = try loadImageFiles(names.map { base + "testA/" + $0 }, options: options).map { try $0.single() }
         let truths = try loadImageFiles(names.map { base + "testB_truth/" + $0 }, options: options).map { try $0.single() }
         let masks = try loadImageFiles(names.map { base + "testMasks/" + $0 }, options: .mask).map { try $0.single() }
         return try names.indices.map { i in

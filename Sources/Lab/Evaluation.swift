@@ -204,16 +204,31 @@ public enum Evaluation {
     /// Evaluates the checkpoint at `checkpoint` on the held-out set of the dataset at
     /// `data` (`testA`, `testB_truth`, `testMasks`, as `aggan samples` writes them).
     /// `tau` defaults to the checkpoint's config (0.1 for weights-only files).
+    ///
+    /// Only the samples of `shard` (by sorted file name) are evaluated. With `results`, a
+    /// JSON-lines file (see `EvaluationResultsFile`), samples already in it with the same
+    /// checkpoint and settings are taken from it, and each new one is appended as soon as
+    /// it is measured, so a killed evaluation continues where it stopped. Samples are
+    /// read a few at a time, so memory does not grow with the set.
     public static func evaluate(checkpoint: String, data: String, mode: ThresholdMode = .soft, tau: Float? = nil,
                                 tiling: TilingOptions = TilingOptions(), axes: String? = nil, channel: String? = nil,
-                                normalization: IntensityNormalization? = nil) throws -> EvaluationReport {
+                                normalization: IntensityNormalization? = nil, shard: Shard = .all,
+                                results: String? = nil) throws -> EvaluationReport {
         let (model, config, file) = try Checkpoint.loadModel(checkpoint)
         // TIFF samples are normalised as the checkpoint's run was, unless told otherwise.
         let stored = try config.map { try IntensityNormalization(parsing: $0.normalize) } ?? .standard
         let options = ReadOptions(axes: axes, channel: channel, normalization: normalization ?? stored)
-        let samples = try HeldOutSample.loadAll(root: data, options: options)
-        return try evaluate(model: model, samples: samples, mode: mode, tau: tau ?? config?.tau ?? 0.1, tiling: tiling,
-                            scale: Checkpoint.scale(config: config, file: file))
+        let scale = Checkpoint.scale(config: config, file: file)
+        let tau = tau ?? config?.tau ?? 0.1
+        let resultsFile = try results.map { path in
+            EvaluationResultsFile(path: path, key: [
+                "checkpoint": try fileDigest(checkpoint), "mode": mode.rawValue, "tau": String(tau),
+                "max_pixels": String(tiling.maxPixels), "tile": String(tiling.tileSize), "overlap": String(tiling.overlap),
+                "axes": axes ?? "-", "channel": channel ?? "-", "normalize": options.normalization.description,
+            ])
+        }
+        return try evaluate(model: model, data: data, options: options, mode: mode, tau: tau, tiling: tiling,
+                            scale: scale, shard: shard, results: resultsFile)
     }
 
     /// Translates each sample's degraded image a2b with the model (mode, tau), with the
@@ -224,19 +239,33 @@ public enum Evaluation {
                                 tiling: TilingOptions = TilingOptions(), scale: Double = 1) throws -> EvaluationReport {
         guard !samples.isEmpty else { throw InferenceError("no held-out samples to evaluate") }
         guard tau.isFinite, tau >= 0, tau <= 1 else { throw InferenceError("tau must be in [0, 1], got \(tau)") }
-        let translator = ImageTranslator(model: model, direction: .st, mode: mode, tau: tau, tiling: tiling, scale: scale)
-        // A == 1 composes to G(x) whatever the mode (a threshold of 1 would otherwise zero it).
-        let fullChange = ImageTranslator(model: model, direction: .st, mode: .soft, tau: tau, tiling: tiling, scale: scale)
-        let baseline = model.attentionIsOne
-        defer { model.attentionIsOne = baseline }
-        var results: [SampleEvaluation] = []
-        for sample in samples {
+        let evaluator = SampleEvaluator(model: model, mode: mode, tau: tau, tiling: tiling, scale: scale)
+        let results = try samples.map(evaluator.evaluate)
+        return EvaluationReport(direction: Direction.st.rawValue, mode: mode.rawValue, tau: Double(String(tau)) ?? Double(tau),
+                                baselineCheckpoint: model.attentionIsOne, count: results.count,
+                                summary: summarize(results), samples: results)
+    }
+
+    /// Translates one sample's degraded image a2b with the model (mode, tau), with the
+    /// model's attention forced to 1, and takes the input as it is; measures all three
+    /// against the truth. The model's `attentionIsOne` is restored.
+    struct SampleEvaluator {
+        let model: AGGANModel, tau: Float
+        let translator: ImageTranslator, fullChange: ImageTranslator
+
+        init(model: AGGANModel, mode: ThresholdMode, tau: Float, tiling: TilingOptions, scale: Double) {
+            self.model = model
+            self.tau = tau
+            translator = ImageTranslator(model: model, direction: .st, mode: mode, tau: tau, tiling: tiling, scale: scale)
+            // A == 1 composes to G(x) whatever the mode (a threshold of 1 would otherwise zero it).
+            fullChange = ImageTranslator(model: model, direction: .st, mode: .soft, tau: tau, tiling: tiling, scale: scale)
+        }
+
+        func evaluate(_ sample: HeldOutSample) throws -> SampleEvaluation {
             let input = sample.degraded, truth = sample.truth, mask = sample.mask
-            func fail(_ error: Error) -> InferenceError {
-                InferenceError("cannot evaluate sample '\(sample.name)': \(error)")
-            }
+            let baseline = model.attentionIsOne
+            defer { model.attentionIsOne = baseline }
             do {
-                model.attentionIsOne = baseline
                 let translated = try translator.translate(input)
                 model.attentionIsOne = true
                 let full = try fullChange.translate(input)
@@ -244,7 +273,7 @@ public enum Evaluation {
 
                 let attention = try attentionMetrics(translated.attentionValues, width: input.width,
                                                      height: input.height, mask: mask, tau: tau)
-                results.append(SampleEvaluation(
+                return SampleEvaluation(
                     name: sample.name,
                     model: try VariantMetrics(output: translated.output, input: input, truth: truth, mask: mask),
                     identity: try VariantMetrics(output: input, input: input, truth: truth, mask: mask),
@@ -252,16 +281,13 @@ public enum Evaluation {
                     truthMeanInside: meanLevel(truth, mask: mask),
                     attention: attention.metrics,
                     maskFraction: Double(mask.count) / Double(mask.bits.count),
-                    sweepIoU: attention.sweep))
+                    sweepIoU: attention.sweep)
             } catch let error as InferenceError {
                 throw error
             } catch {
-                throw fail(error)
+                throw InferenceError("cannot evaluate sample '\(sample.name)': \(error)")
             }
         }
-        return EvaluationReport(direction: Direction.st.rawValue, mode: mode.rawValue, tau: Double(String(tau)) ?? Double(tau),
-                                baselineCheckpoint: baseline, count: results.count,
-                                summary: summarize(results), samples: results)
     }
 
     /// IoU and Dice at tau, and the IoU at every sweep threshold.

@@ -472,7 +472,7 @@ public struct TranslationPlan: Sendable, Equatable {
 }
 
 /// Device and inode of an existing path (symbolic links followed), nil when absent.
-private func fileIdentity(_ path: String) -> [UInt64]? {
+func fileIdentity(_ path: String) -> [UInt64]? {
     var info = stat()
     guard stat(path, &info) == 0 else { return nil }
     return [UInt64(info.st_dev), UInt64(info.st_ino)]

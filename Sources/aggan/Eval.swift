@@ -13,6 +13,13 @@ struct Eval: ParsableCommand {
             (CycleGAN-style full-image change): PSNR, SSIM, PSNR and MAE inside and outside \
             the mask, background drift, the mean level inside the mask, and the IoU and Dice \
             of the thresholded attention.
+
+            Large sets: --shard K/N measures every N-th sample by file name, from the K-th \
+            (K from 0); --results FILE appends one JSON line per sample as it is measured \
+            and takes the samples already in it (same checkpoint and settings) from it, so \
+            a killed evaluation continues where it stopped. The shards' files concatenated \
+            into one, given as --results without --shard, give the whole set's report \
+            without measuring anything again.
             """)
 
     @OptionGroup var checkpoint: CheckpointOption
@@ -21,6 +28,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Threshold of the mode and of the attention IoU (default: the checkpoint's, else 0.1).") var tau: Float?
     @OptionGroup var tiff: TIFFOptions
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup var shard: ShardOption
+    @Option(help: "JSON-lines file of per-sample results: samples in it are not measured again, new ones are appended.")
+    var results: String?
     @Flag(help: "Print a JSON object (means and per-sample values) instead of the table.") var json = false
 
     func validate() throws {
@@ -31,7 +41,8 @@ struct Eval: ParsableCommand {
         threads.apply()
         let report = try Evaluation.evaluate(checkpoint: checkpoint.checkpoint, data: data, mode: mode, tau: tau,
                                              axes: tiff.axes, channel: tiff.channel,
-                                             normalization: tiff.normalize == nil ? nil : tiff.normalization())
+                                             normalization: tiff.normalize == nil ? nil : tiff.normalization(),
+                                             shard: shard.value, results: results)
         print(json ? try report.json() : report.table())
     }
 }

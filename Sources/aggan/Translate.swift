@@ -18,10 +18,18 @@ struct Translate: ParsableCommand {
             input's bit depth unless --bit-depth says otherwise. A TIFF gives a TIFF of the \
             same sample type, value range, planes (each T or Z plane translated) and \
             metadata, unless --format png; TIFF intensities are normalised as the \
-            checkpoint's run was (or --normalize) and mapped back on output. Never overwrites an input; \
-            refuses existing outputs unless --force. Images larger than --max-pixels are \
-            translated in overlapping tiles (instance normalisation makes tiled results \
-            differ slightly from whole-image ones).
+            checkpoint's run was (or --normalize) and mapped back on output. Never overwrites an input. \
+            Images larger than --max-pixels are translated in overlapping tiles (instance \
+            normalisation makes tiled results differ slightly from whole-image ones).
+
+            Batches: with --recursive, subfolders are walked and their layout kept under \
+            --output. Beside each output a hidden record (.NAME.aggan.json) holds the \
+            checkpoint's digest and the settings; a rerun skips outputs made by the same \
+            checkpoint and settings, so a killed batch continues where it stopped, and \
+            refuses to replace other existing files unless --force (which redoes everything). \
+            A file that cannot be read, translated or written is reported in one line and \
+            the batch goes on; the exit status is 1 when any file failed. --shard K/N takes \
+            every N-th file of the sorted inputs, from the K-th (K from 0), for job arrays.
             """)
 
     @OptionGroup var checkpoint: CheckpointOption
@@ -33,12 +41,13 @@ struct Translate: ParsableCommand {
     @Flag(help: "Also write each attention map as NAME_attention.png (.tif for TIFF outputs: float32).") var attention = false
     @Option(help: "Output format: png or tiff (default: the input's).") var format: ImageFileKind?
     @OptionGroup var tiff: TIFFOptions
-    @Flag(help: "Replace existing output files.") var force = false
+    @Flag(help: "Translate every file again and replace existing outputs.") var force = false
     @Option(help: "Output bit depth, 8 or 16 (default: the input's).") var bitDepth: Int?
     @Option(help: "Translate images with more pixels than this in tiles.") var maxPixels: Int = 1024 * 1024
     @Option(help: "Tile side in pixels (a multiple of 4).") var tile: Int = 256
     @Option(help: "Tile overlap in pixels.") var overlap: Int = 32
     @OptionGroup var threads: ThreadOptions
+    @OptionGroup var batch: BatchOptions
 
     func validate() throws {
         try checkTau(tau)
@@ -54,8 +63,8 @@ struct Translate: ParsableCommand {
 
     func run() throws {
         threads.apply()
-        let plan = try TranslationPlan(inputs: inputs, outputDirectory: output, attentionMaps: attention, force: force,
-                                       format: format)
+        let plan = try BatchPlan(inputs: inputs, outputDirectory: output, recursive: batch.recursive,
+                                 attentionMaps: attention, format: format, shard: batch.shard.value)
         let (model, config, file) = try checkpoint.load()
         let read = try tiff.read(stored: config?.normalize)
         let translator = ImageTranslator(
@@ -63,11 +72,8 @@ struct Translate: ParsableCommand {
             tau: tau ?? config?.tau ?? 0.1,
             tiling: TilingOptions(maxPixels: maxPixels, tileSize: tile, overlap: overlap),
             scale: Checkpoint.scale(config: config, file: file))
-        try translator.run(plan, bitDepth: bitDepth, read: read, warning: { message in
-            FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
-        }, progress: { item, result in
-            let tiles = result.tiles > 1 ? " (\(result.tiles) tiles)" : ""
-            print("\(item.input) -> \(item.output)\(tiles)")
-        })
+        let settings = BatchSettings(checkpoint: try fileDigest(checkpoint.checkpoint), translator: translator,
+                                     format: format, bitDepth: bitDepth, attentionMaps: attention, read: read)
+        try batch.run(translator, plan, settings: settings, force: force, bitDepth: bitDepth, read: read)
     }
 }

@@ -38,6 +38,51 @@ final class EvaluationTests: XCTestCase {
         try Image(width: 32, height: 32, channels: 1, value: 0).writePNG(to: root.path + "/testMasks/empty.png")
     }
 
+    /// Shards with --results files, concatenated, give the whole set's report without
+    /// measuring again; a file cut by a kill is continued; other settings measure anew.
+    func testShardedAndResumedEvaluationEqualsOneRun() throws {
+        let dir = try F.folder(self)
+        let checkpoint = try F.checkpoint(in: dir)
+        try writeHeldOut(in: dir)
+        for name in ["a.png", "b.png", "d.png"] {
+            for folder in ["testA", "testB_truth", "testMasks"] {
+                try FileManager.default.copyItem(atPath: dir.path + "/\(folder)/cells.png", toPath: dir.path + "/\(folder)/\(name)")
+            }
+        }
+        let straight = try Evaluation.evaluate(checkpoint: checkpoint, data: dir.path)
+        XCTAssertEqual(straight.samples.map(\.name), ["a.png", "b.png", "cells.png", "d.png", "empty.png"])
+        func lines(_ path: String) throws -> [String] {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+        let r0 = dir.path + "/r0.jsonl", r1 = dir.path + "/r1.jsonl", all = dir.path + "/all.jsonl"
+        let part0 = try Evaluation.evaluate(checkpoint: checkpoint, data: dir.path, shard: Shard(index: 0, count: 2), results: r0)
+        let part1 = try Evaluation.evaluate(checkpoint: checkpoint, data: dir.path, shard: Shard(index: 1, count: 2), results: r1)
+        XCTAssertEqual(part0.samples.map(\.name), ["a.png", "cells.png", "empty.png"])
+        XCTAssertEqual(part1.samples.map(\.name), ["b.png", "d.png"])
+        XCTAssertEqual(part0.samples, [straight.samples[0], straight.samples[2], straight.samples[4]])
+        let joined = try lines(r0) + lines(r1)
+        XCTAssertEqual(joined.count, 5)
+        try (joined.joined(separator: "\n") + "\n").write(toFile: all, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Evaluation.evaluate(checkpoint: checkpoint, data: dir.path, results: all), straight)
+        XCTAssertEqual(try lines(all).count, 5, "nothing measured again")
+
+        // Two samples done and a third line cut short by a kill.
+        let cut = dir.path + "/cut.jsonl"
+        try (joined[0] + "\n" + joined[3] + "\n" + joined[1].prefix(40)).write(toFile: cut, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Evaluation.evaluate(checkpoint: checkpoint, data: dir.path, results: cut), straight)
+        XCTAssertEqual(try lines(cut).count, 6, "2 kept, the cut line, 3 measured")
+        XCTAssertEqual(try Evaluation.evaluate(checkpoint: checkpoint, data: dir.path, results: cut), straight)
+        XCTAssertEqual(try lines(cut).count, 6)
+
+        // Another tau: the lines do not count.
+        let other = try Evaluation.evaluate(checkpoint: checkpoint, data: dir.path, tau: 0.3, results: all)
+        XCTAssertEqual(other.tau, 0.3)
+        XCTAssertEqual(try lines(all).count, 10)
+        F.assertThrows(["shard 6/7", "holds none"]) {
+            _ = try Evaluation.evaluate(checkpoint: checkpoint, data: dir.path, shard: Shard(index: 6, count: 7))
+        }
+    }
+
     func testEvaluateATinyCheckpoint() throws {
         let dir = try F.folder(self)
         let checkpoint = try F.checkpoint(in: dir)
