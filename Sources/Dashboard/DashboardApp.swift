@@ -69,9 +69,13 @@ public struct DashboardOptions: Sendable {
     /// The shortest time between two frames that only show new snapshots: a fast run
     /// publishes one per step, and drawing each would take CPU from training.
     public var snapshotInterval: Double
+    /// How preview images are drawn: kitty or sixel pixels over the half-blocks, or the
+    /// half-blocks alone (`auto` is resolved from the environment when the terminal opens).
+    public var graphics: GraphicsMode
 
     public init(themes: [Theme], themeIndex: Int = 0, colorDepth: ColorDepth, frameInterval: Double = 1.0 / 30,
-                snapshotInterval: Double = 1.0 / 8) {
+                snapshotInterval: Double = 1.0 / 8, graphics: GraphicsMode = .blocks) {
+        self.graphics = graphics
         self.themes = themes.isEmpty ? [Theme.default] : themes
         self.themeIndex = min(max(themeIndex, 0), self.themes.count - 1)
         self.colorDepth = colorDepth
@@ -128,7 +132,7 @@ public enum DashboardApp {
     public static func run(engine: some DashboardEngine, options: DashboardOptions) throws -> DashboardResult {
         let wake = try WakePipe()
         let signals = StopSignals { _ in wake.signal() }
-        let terminal = try NCursesTerminal(depth: options.colorDepth)
+        let terminal = try NCursesTerminal(depth: options.colorDepth, graphics: options.graphics)
         defer { terminal.restore() }
         return loop(engine: engine, terminal: terminal, options: options, wake: wake, signals: signals)
     }

@@ -19,6 +19,8 @@ struct View: ParsableCommand {
     @Argument(help: "Run folders (as made by `aggan train`).") var runs: [String]
     @Option(help: "Dashboard theme: a name in themes/ or a theme file.") var theme: String = "default"
     @Option(help: "Colours (default: detected).") var color: ColorDepth?
+    @Option(help: "Preview images: auto (detected; half-blocks inside tmux), kitty, sixel or blocks.")
+    var graphics: GraphicsMode = .auto
 
     func run() throws {
         guard !runs.isEmpty else { throw ValidationError("name at least one run folder") }
@@ -34,6 +36,6 @@ struct View: ParsableCommand {
         let (themes, index) = try dashboardThemes(chosen: theme, environment: environment)
         let depth = color ?? ColorDepth.detect(environment: environment)
         _ = try DashboardApp.run(engine: viewer, options: DashboardOptions(themes: themes, themeIndex: index,
-                                                                             colorDepth: depth))
+                                                                             colorDepth: depth, graphics: graphics))
     }
 }

@@ -234,3 +234,56 @@ final class DashboardAppTests: XCTestCase {
         XCTAssertTrue(viewer.comparedRuns.isEmpty, "one run: its own loss terms")
     }
 }
+
+/// The real ncurses backend (drawing into a file) behind a scripted key source.
+final class ScriptedNCursesTerminal: Terminal {
+    let inner: NCursesTerminal
+    private var script: [() -> [TerminalEvent]]
+
+    init(_ inner: NCursesTerminal, _ script: [() -> [TerminalEvent]]) {
+        self.inner = inner
+        self.script = script
+    }
+
+    var depth: ColorDepth { inner.depth }
+    var size: Size { inner.size }
+    func wait(timeoutMilliseconds: Int32, wakeFD: Int32) -> TerminalWait { script.isEmpty ? .hangUp : .ready }
+    func readEvents() -> [TerminalEvent] { script.isEmpty ? [] : script.removeFirst()() }
+    func blit(_ canvas: Canvas) { inner.blit(canvas) }
+    func restore() { inner.restore() }
+}
+
+final class DashboardGraphicsTests: XCTestCase {
+    /// The previews are kitty images with fixed ids; quitting deletes every one that was
+    /// placed, after the last placement and before the screen is left.
+    func testQuittingDeletesTheKittyImages() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-kitty-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ncurses = try NCursesTerminal(depth: .truecolor, environment: ["TERM": "xterm-256color", "KITTY_WINDOW_ID": "1"],
+                                          benchmarkOutput: path,
+                                          benchmarkSize: Size(width: 120, height: 34), graphics: .auto)
+        XCTAssertEqual(ncurses.graphics, .kitty)
+        let engine = FakeEngine(SyntheticSnapshot.make(step: 1500, state: .running, extraCheckpoint: nil))
+        let terminal = ScriptedNCursesTerminal(ncurses, [{ [] }, { [.key(.character("q"))] }, { [] }])
+        let wake = try WakePipe()
+        let options = DashboardOptions(themes: [.default], colorDepth: .truecolor, frameInterval: 0, snapshotInterval: 0)
+        _ = DashboardApp.loop(engine: engine, terminal: terminal, options: options, wake: wake,
+                              signals: StopSignals(listening: false) { _ in wake.signal() })
+        XCTAssertEqual(engine.commands, [.stop(save: false)], "q left at once")
+
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        let placed = Set((0..<KittyGraphics.maxImages).map { KittyGraphics.firstID + UInt32($0) }.filter {
+            text.contains("a=T,f=24,") && text.contains(",i=\($0),c=")
+        })
+        XCTAssertEqual(placed.count, 4, "the four preview images were placed")
+        guard let lastPlacement = text.range(of: "\u{1B}_Ga=T", options: .backwards) else { return XCTFail("no image") }
+        let after = text[lastPlacement.upperBound...]
+        for id in placed {
+            XCTAssertTrue(after.contains("\u{1B}_Ga=d,d=I,i=\(id),q=2\u{1B}\\"), "image \(id) deleted after the last placement")
+        }
+        // The deletes come before ncurses leaves the screen (endwin's reset of the modes).
+        if let firstDelete = after.range(of: "a=d,d=I") {
+            XCTAssertFalse(after[firstDelete.upperBound...].contains("a=T"), "nothing is placed after the deletes")
+        }
+    }
+}
