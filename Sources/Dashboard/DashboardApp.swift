@@ -116,11 +116,15 @@ public protocol DashboardEngine: AnyObject, Sendable {
     var isReadOnly: Bool { get }
     /// Several runs' curves to overlay on the loss charts (empty for one run).
     var comparedRuns: [RunCurves] { get }
+    /// The dashboard is about to show the previews of `step` (a viewer recomputes them
+    /// from that step's checkpoint and publishes a snapshot when they are ready).
+    func showing(step: Int)
 }
 
 extension DashboardEngine {
     public var isReadOnly: Bool { false }
     public var comparedRuns: [RunCurves] { [] }
+    public func showing(step: Int) {}
 }
 
 extension Engine: DashboardEngine {}
@@ -229,8 +233,14 @@ public enum DashboardApp {
             if dirty && now() &- lastFrame >= interval {
                 let start = now()
                 let theme = options.themes[min(max(view.themeIndex, 0), options.themes.count - 1)]
+                let history = view.isScrubbing ? engine.snapshotHistory : []
+                if readOnly {
+                    let timeline = DashboardInput.scrubbable(history, live: live)
+                    let shown = view.scrubIndex(in: timeline).map { timeline[$0] } ?? live
+                    if let step = shown?.previewStep, step >= 0 { engine.showing(step: step) }
+                }
                 let canvas = Dashboard.render(live, view: view,
-                                              history: view.isScrubbing ? engine.snapshotHistory : [],
+                                              history: history,
                                               size: terminal.size, theme: theme,
                                               colors: terminal.depth, runs: engine.comparedRuns)
                 terminal.blit(canvas)

@@ -1,4 +1,6 @@
 import AGGAN
+import Imaging
+import Tensor
 @testable import Dashboard
 import Foundation
 import TerminalKit
@@ -208,6 +210,47 @@ final class DashboardAppTests: XCTestCase {
         XCTAssertTrue(texts.last?.contains("preview  step 20") ?? false)
         XCTAssertFalse(texts.contains { $0.contains("save before quitting") })
         XCTAssertEqual(try listing(), before, "nothing written")
+    }
+
+    /// The previews of any checkpoint are recomputed from it (on the sample images of the
+    /// newest strip) when the dashboard is about to show them; a step with a checkpoint and
+    /// no strip is in the timeline too.
+    func testAViewedRunRecomputesPreviewsFromItsCheckpoints() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-ckpt-view-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = RunDirectory(folder.path)
+        var config = engineConfig()
+        do {
+            let lock = try run.open()
+            try run.writeConfig(config)
+            for (step, seed) in [(2, UInt64(5)), (4, UInt64(9))] {
+                config.seed = seed
+                try Checkpoint.save(try Trainer(config: config), to: run.checkpointPath(step: step))
+            }
+            PreviewRecorder(run, every: 4).didPublish(SyntheticSnapshot.make(step: 4, samples: 1, imageSize: 32, previewStep: 4))
+            withExtendedLifetime(lock) {}
+        }
+        let viewer = try RunViewer([run])
+        XCTAssertEqual(viewer.snapshotHistory.map(\.previewStep), [2, 4])
+        XCTAssertTrue(viewer.snapshotHistory[0].previews.isEmpty, "no strip at step 2: nothing until computed")
+        XCTAssertEqual(viewer.snapshotHistory[0].message, "computing the previews of checkpoint step 2…")
+        viewer.showing(step: 2)
+        viewer.showing(step: 4)
+        viewer.waitForPreviews()
+        let history = viewer.snapshotHistory
+        let at2 = try XCTUnwrap(history[0].previews.first), at4 = try XCTUnwrap(history[1].previews.first)
+        // Against the networks of the step-2 checkpoint run here on the strip's input.
+        let model = try Checkpoint.loadModel(run.checkpointPath(step: 2)).model
+        let input = at4.ab.input
+        let expected = try Tensor.withoutGrad {
+            try DirectionPreview.compute(model: model, image: try Image(width: input.width, height: input.height,
+                                                                      channels: input.channels, pixels: input.pixels),
+                                         direction: .st, channels: 1, mode: .soft, tau: config.tau)
+        }
+        XCTAssertEqual(at2.ab, expected)
+        XCTAssertEqual(at2.ab.input, at4.ab.input, "the same sample images")
+        XCTAssertNotEqual(at2.ab.generated, at4.ab.generated, "each checkpoint's own networks")
+        XCTAssertNotEqual(history[0].message, "computing the previews of checkpoint step 2…")
     }
 
     /// A run that is still training is read again when its files grow.
