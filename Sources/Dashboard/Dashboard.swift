@@ -639,7 +639,8 @@ public enum Dashboard {
                 }
             }
         } else {
-            let msg = live == nil ? "starting…" : "no preview yet"
+            // A viewed run's step says why it has none (being computed from its checkpoint).
+            let msg = live == nil ? "starting…" : view.readOnly && scrub != nil ? shown?.message ?? "no preview" : "no preview yet"
             canvas.put(msg, x: area.x + (area.width - columnWidth(msg)) / 2, y: area.y + area.height / 2,
                        style: theme.style(.inactiveFg), clip: area)
         }

@@ -10,8 +10,9 @@ struct View: ParsableCommand {
         commandName: "view",
         abstract: "Look at finished or running runs in the dashboard, read-only.",
         discussion: """
-            The first run's curves, health and preview strips (previews/step-*.png): ← and → \
-            scrub through its preview steps. With several runs, the loss charts overlay their \
+            The first run's curves and health, and one point per checkpoint and preview strip \
+            (previews/step-*.png): ← and → scrub through them, a checkpoint's previews \
+            recomputed from its networks on the strips' sample images. With several runs, the loss charts overlay their \
             g_total and (d_s + d_t) / 2, one colour and legend entry per run. A run that another \
             process is training is read again as its files grow. q quits; nothing is written.
             """)
