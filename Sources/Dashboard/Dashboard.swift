@@ -639,8 +639,9 @@ public enum Dashboard {
                 }
             }
         } else {
+            var msg = live == nil ? "starting…" : "no preview yet"
             // A viewed run's step says why it has none (being computed from its checkpoint).
-            let msg = live == nil ? "starting…" : view.readOnly && scrub != nil ? shown?.message ?? "no preview" : "no preview yet"
+            if view.readOnly, scrub != nil, let m = shown?.message { msg = m }
             canvas.put(msg, x: area.x + (area.width - columnWidth(msg)) / 2, y: area.y + area.height / 2,
                        style: theme.style(.inactiveFg), clip: area)
         }

@@ -81,9 +81,9 @@ public final class RunViewer: DashboardEngine, @unchecked Sendable {
     /// Reads the folders again if their files changed, and publishes the newest snapshot.
     public func refresh() {
         let now = directories.flatMap(Self.signature)
-        guard now != state.withLock({ $0.signature }),
-              let loaded = try? computed.withLock({ c in try Self.load(directories, computed: c.previews, failures: c.failures) })
-        else { return }
+        guard now != state.withLock({ $0.signature }) else { return }
+        let (previews, failures) = computed.withLock { ($0.previews, $0.failures) }
+        guard let loaded = try? Self.load(directories, computed: previews, failures: failures) else { return }
         state.withLock { $0 = loaded }
         if let last = loaded.snapshots.last { observers.publish(last) }
     }
