@@ -268,7 +268,8 @@ public final class GraphicsLayer {
                     encoded[slot] = []
                     continue
                 }
-                if new != old { encoded[slot] = sixel(new) }
+                // Encoded again for a cleared screen too: the cells' pixel size may have changed.
+                if cleared || new != old { encoded[slot] = sixel(new) }
                 if cleared || new != old || repainted(new.rect) { out += Self.moveCursor(new.rect) + encoded[slot] }
             }
         }
