@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["TrainingEngine", "TestSupport", "AGGAN", "Imaging", "Tensor", "Basics"]),
         .testTarget(name: "LabTests", dependencies: ["Lab", "TestSupport", "TrainingEngine", "AGGAN", "Imaging", "Tensor", "Basics"]),
         .testTarget(name: "TerminalKitTests", dependencies: ["TerminalKit", "TestSupport"]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalKit", "TrainingEngine", "AGGAN", "TestSupport"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "TerminalKit", "TrainingEngine", "AGGAN", "Imaging", "Tensor",
+                                                     "TestSupport"]),
     ]
 )

@@ -272,28 +272,35 @@ run_signals() {
     T kill-server >/dev/null 2>&1
 }
 
-# aggan view on two finished runs: both legends, scrubbing to the first preview (the first
-# checkpoint's step) changes the previews, q exits 0 and restores the terminal.
+# aggan view on two finished runs: both legends, scrubbing to the first checkpoint (step 2,
+# which has no preview strip: its previews are recomputed from the checkpoint) changes the
+# previews, q exits 0 and restores the terminal.
+computed() { hasnt "computing the previews" && has "composite"; }
+
 run_view() {
     local tag="[view]"
     local R1="$WORK/view-one" R2="$WORK/view-two"
     for r in "$R1" "$R2"; do
         "$AGGAN_BIN" train --data "$DATA" --size 32 --ngf 4 --blocks 1 --ndf 8 --max-steps 6 --preview-every 3 \
-            --preview-png-every 3 --checkpoint-every 3 --headless --threads 1 --run-dir "$r" >/dev/null 2>&1 \
+            --preview-png-every 3 --checkpoint-every 2 --headless --threads 1 --run-dir "$r" >/dev/null 2>&1 \
             || { fail "$tag training $r"; return; }
     done
-    [ -f "$R1/previews/step-0000003.png" ] && [ -f "$R1/checkpoints/step-0000003.safetensors" ] \
-        && pass "$tag two runs with previews at the first checkpoint" || { fail "$tag no preview at step 3"; return; }
+    [ -f "$R1/previews/step-0000003.png" ] && [ -f "$R1/checkpoints/step-0000002.safetensors" ] \
+        && [ ! -f "$R1/previews/step-0000002.png" ] \
+        && pass "$tag two runs: checkpoints at 2, 4, 6, preview strips at 3, 6" || { fail "$tag run folders"; return; }
     new_pane 160 50
     T send-keys -t e2e "cd '$ROOT' && '$AGGAN_BIN' view '$R1' '$R2'; echo EXIT=\$?" Enter
     if wait_for 30 has "VIEW"; then pass "$tag opens read-only"; else fail "$tag opens"; pane; return; fi
     if has "━ view-one" && has "━ view-two"; then pass "$tag both legends on screen"; else fail "$tag legends"; pane; fi
     local before after
     before=$(T capture-pane -e -p -t e2e | sed -n '/Preview A→B/,$p' | head -14 | md5sum)
-    T send-keys -t e2e Left
-    if wait_for 5 has "HISTORY step 3"; then pass "$tag ←: scrubbed to step 3"; else fail "$tag ←: no history"; pane; fi
+    # The timeline is 2, 3, 4, 6 (checkpoints and strips); three ← reach the first checkpoint.
+    T send-keys -t e2e Left Left Left
+    if wait_for 5 has "HISTORY step 2"; then pass "$tag ←: scrubbed to step 2"; else fail "$tag ←: no history"; pane; fi
+    if wait_for 20 computed; then pass "$tag step 2's previews computed"; else fail "$tag still computing"; pane; fi
     after=$(T capture-pane -e -p -t e2e | sed -n '/Preview A→B/,$p' | head -14 | md5sum)
-    [ "$before" != "$after" ] && has "preview  step 3" && pass "$tag the previews changed" || fail "$tag previews unchanged"
+    [ "$before" != "$after" ] && has "preview  step 2" \
+        && pass "$tag scrubbing to the first checkpoint changes the previews" || { fail "$tag previews unchanged"; pane; }
     T send-keys -t e2e q
     if wait_for 10 exited; then
         has "EXIT=0" && pass "$tag q exits 0" || fail "$tag exit: $(pane | grep -o 'EXIT=[0-9]*')"

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 #include <ncurses.h>
@@ -46,6 +47,9 @@ struct aggan_crash_state {
     int termios_saved;
     int installed;
     int drawing_fd;
+    // Written before the reset: deletes of the kitty images the dashboard may show.
+    char extra[1024];
+    int extra_len;
 };
 
 // The handler's state, in a function (Swift does not import a header's static variables).
@@ -68,7 +72,9 @@ static void aggan_crash_handler(int sig) {
         if (null >= 0) dup2(null, c->drawing_fd);
     }
     if (c->termios_saved) tcsetattr(STDIN_FILENO, TCSANOW, &c->termios);
-    ssize_t written = write(STDOUT_FILENO, reset, sizeof reset - 1);
+    ssize_t written = 0;
+    if (c->extra_len > 0) written = write(STDOUT_FILENO, c->extra, (size_t)c->extra_len);
+    written = write(STDOUT_FILENO, reset, sizeof reset - 1);
     (void)written;
     for (int i = 0; i < AGGAN_CRASH_SIGNALS; i++) {
         if (aggan_crash_signal(i) == sig) sigaction(sig, &c->previous[i], NULL);
@@ -106,6 +112,26 @@ static inline void aggan_remove_crash_restore(void) {
     if (!c->installed) return;
     for (int i = 0; i < AGGAN_CRASH_SIGNALS; i++) sigaction(aggan_crash_signal(i), &c->previous[i], NULL);
     c->installed = 0;
+}
+
+// Bytes the crash handler writes before its reset (cut to the buffer; 0 bytes: none).
+static inline void aggan_set_crash_extra(const char *bytes, int len) {
+    struct aggan_crash_state *c = aggan_crash();
+    if (len < 0) len = 0;
+    if (len > (int)sizeof c->extra) len = 0;  // never half a sequence
+    c->extra_len = 0;
+    if (len > 0) memcpy(c->extra, bytes, (size_t)len);
+    c->extra_len = len;
+}
+
+// The size of a cell in pixels, from the terminal's window size (0 when it does not say).
+static inline void aggan_cell_pixels(int fd, int *width, int *height) {
+    struct winsize ws;
+    *width = 0;
+    *height = 0;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0 || ws.ws_row == 0) return;
+    *width = ws.ws_xpixel / ws.ws_col;
+    *height = ws.ws_ypixel / ws.ws_row;
 }
 
 // The character set of the current locale (`UTF-8` when braille can show).

@@ -639,7 +639,9 @@ public enum Dashboard {
                 }
             }
         } else {
-            let msg = live == nil ? "starting…" : "no preview yet"
+            var msg = live == nil ? "starting…" : "no preview yet"
+            // A viewed run's step says why it has none (being computed from its checkpoint).
+            if view.readOnly, scrub != nil, let m = shown?.message { msg = m }
             canvas.put(msg, x: area.x + (area.width - columnWidth(msg)) / 2, y: area.y + area.height / 2,
                        style: theme.style(.inactiveFg), clip: area)
         }

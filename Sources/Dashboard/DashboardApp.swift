@@ -69,9 +69,13 @@ public struct DashboardOptions: Sendable {
     /// The shortest time between two frames that only show new snapshots: a fast run
     /// publishes one per step, and drawing each would take CPU from training.
     public var snapshotInterval: Double
+    /// How preview images are drawn: kitty or sixel pixels over the half-blocks, or the
+    /// half-blocks alone (`auto` is resolved from the environment when the terminal opens).
+    public var graphics: GraphicsMode
 
     public init(themes: [Theme], themeIndex: Int = 0, colorDepth: ColorDepth, frameInterval: Double = 1.0 / 30,
-                snapshotInterval: Double = 1.0 / 8) {
+                snapshotInterval: Double = 1.0 / 8, graphics: GraphicsMode = .blocks) {
+        self.graphics = graphics
         self.themes = themes.isEmpty ? [Theme.default] : themes
         self.themeIndex = min(max(themeIndex, 0), self.themes.count - 1)
         self.colorDepth = colorDepth
@@ -112,11 +116,15 @@ public protocol DashboardEngine: AnyObject, Sendable {
     var isReadOnly: Bool { get }
     /// Several runs' curves to overlay on the loss charts (empty for one run).
     var comparedRuns: [RunCurves] { get }
+    /// The dashboard is about to show the previews of `step` (a viewer recomputes them
+    /// from that step's checkpoint and publishes a snapshot when they are ready).
+    func showing(step: Int)
 }
 
 extension DashboardEngine {
     public var isReadOnly: Bool { false }
     public var comparedRuns: [RunCurves] { [] }
+    public func showing(step: Int) {}
 }
 
 extension Engine: DashboardEngine {}
@@ -128,7 +136,7 @@ public enum DashboardApp {
     public static func run(engine: some DashboardEngine, options: DashboardOptions) throws -> DashboardResult {
         let wake = try WakePipe()
         let signals = StopSignals { _ in wake.signal() }
-        let terminal = try NCursesTerminal(depth: options.colorDepth)
+        let terminal = try NCursesTerminal(depth: options.colorDepth, graphics: options.graphics)
         defer { terminal.restore() }
         return loop(engine: engine, terminal: terminal, options: options, wake: wake, signals: signals)
     }
@@ -225,8 +233,14 @@ public enum DashboardApp {
             if dirty && now() &- lastFrame >= interval {
                 let start = now()
                 let theme = options.themes[min(max(view.themeIndex, 0), options.themes.count - 1)]
+                let history = view.isScrubbing ? engine.snapshotHistory : []
+                if readOnly {
+                    let timeline = DashboardInput.scrubbable(history, live: live)
+                    let shown = view.scrubIndex(in: timeline).map { timeline[$0] } ?? live
+                    if let step = shown?.previewStep, step >= 0 { engine.showing(step: step) }
+                }
                 let canvas = Dashboard.render(live, view: view,
-                                              history: view.isScrubbing ? engine.snapshotHistory : [],
+                                              history: history,
                                               size: terminal.size, theme: theme,
                                               colors: terminal.depth, runs: engine.comparedRuns)
                 terminal.blit(canvas)

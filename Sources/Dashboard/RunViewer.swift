@@ -1,6 +1,8 @@
 // The dashboard on finished or running runs, read-only (`aggan view`): a DashboardEngine
-// whose snapshots come from run folders. It never writes or locks a folder; while it is
-// shown it reads the folders again every second when their files grew.
+// whose snapshots come from run folders, one per checkpoint and preview strip of the
+// first run. The previews of a checkpoint are recomputed from it when the dashboard is
+// about to show them (on a queue of their own, then published). It never writes or locks a
+// folder; while it is shown it reads the folders again every second when their files grew.
 import Foundation
 import TrainingEngine
 
@@ -14,8 +16,20 @@ public struct RunCurves: Sendable {
 public final class RunViewer: DashboardEngine, @unchecked Sendable {
     public let observers = ObserverRegistry()
     public let directories: [RunDirectory]
-    private let state: LockedBox<(snapshots: [TrainingSnapshot], runs: [RunCurves], signature: [Int])>
+    private let state: LockedBox<Loaded>
+    /// Previews recomputed from the first run's checkpoints, by step, and the steps being
+    /// computed.
+    private let computed = LockedBox<(previews: [Int: [SamplePreview]], failures: [Int: String], pending: Set<Int>)>(
+        ([:], [:], []))
     private let queue = DispatchQueue(label: "aggan.view")
+    private let computeQueue = DispatchQueue(label: "aggan.view.previews")
+
+    struct Loaded {
+        var record: RunRecord
+        var snapshots: [TrainingSnapshot]
+        var runs: [RunCurves]
+        var signature: [Int]
+    }
     /// Confined to `queue`.
     private var timer: DispatchSourceTimer?
 
@@ -28,11 +42,13 @@ public final class RunViewer: DashboardEngine, @unchecked Sendable {
 
     static func name(_ d: RunDirectory) -> String { d.name }
 
-    static func load(_ directories: [RunDirectory]) throws
-        -> (snapshots: [TrainingSnapshot], runs: [RunCurves], signature: [Int]) {
+    static func load(_ directories: [RunDirectory], computed: [Int: [SamplePreview]] = [:],
+                     failures: [Int: String] = [:]) throws -> Loaded {
         let records = try directories.map { try RunRecord.load($0) }
         let runs = records.map { RunCurves(name: name($0.directory), history: $0.history) }
-        return (records[0].snapshots(runName: name(records[0].directory)), runs, directories.flatMap(signature))
+        return Loaded(record: records[0], snapshots: records[0].snapshots(runName: name(records[0].directory),
+                                                                          computed: computed, notes: failures),
+                      runs: runs, signature: directories.flatMap(signature))
     }
 
     /// What changes when a run writes: the size of its metrics and the files it keeps.
@@ -65,10 +81,49 @@ public final class RunViewer: DashboardEngine, @unchecked Sendable {
     /// Reads the folders again if their files changed, and publishes the newest snapshot.
     public func refresh() {
         let now = directories.flatMap(Self.signature)
-        guard now != state.withLock({ $0.signature }), let loaded = try? Self.load(directories) else { return }
+        guard now != state.withLock({ $0.signature }) else { return }
+        let (previews, failures) = computed.withLock { ($0.previews, $0.failures) }
+        guard let loaded = try? Self.load(directories, computed: previews, failures: failures) else { return }
         state.withLock { $0 = loaded }
         if let last = loaded.snapshots.last { observers.publish(last) }
     }
+
+    /// Recomputes the previews of the checkpoint at `step` (once; nothing for a step
+    /// without a checkpoint), then publishes the newest snapshot so that the dashboard
+    /// draws again. A checkpoint that cannot be read is named in the snapshots' message.
+    public func showing(step: Int) {
+        let record = state.withLock { $0.record }
+        guard record.checkpointSteps.contains(step), !record.previews.isEmpty else { return }
+        let start = computed.withLock { c -> Bool in
+            guard c.previews[step] == nil, !c.pending.contains(step) else { return false }
+            c.pending.insert(step)
+            return true
+        }
+        guard start else { return }
+        computeQueue.async { [weak self] in
+            guard let self else { return }
+            let result = Result { try record.checkpointPreviews(step: step) }
+            let (all, failures) = self.computed.withLock { c -> ([Int: [SamplePreview]], [Int: String]) in
+                c.pending.remove(step)
+                switch result {
+                case let .success(p): c.previews[step] = p
+                case let .failure(error):
+                    // Named on screen; the strip's previews (if any) stay, and it is not tried again.
+                    c.previews[step] = record.previews.first { $0.step == step }?.samples ?? []
+                    c.failures[step] = "\(error)"
+                }
+                return (c.previews, c.failures)
+            }
+            let last = self.state.withLock { s -> TrainingSnapshot? in
+                s.snapshots = s.record.snapshots(runName: Self.name(s.record.directory), computed: all, notes: failures)
+                return s.snapshots.last
+            }
+            if let last { self.observers.publish(last) }
+        }
+    }
+
+    /// Waits until the previews asked for so far are computed (for tests).
+    public func waitForPreviews() { computeQueue.sync {} }
 
     public func waitUntilFinished() {
         queue.sync {

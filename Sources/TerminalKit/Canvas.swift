@@ -197,6 +197,9 @@ public struct Canvas: Sendable {
     public let height: Int
     /// Row-major: the cell at (x, y) is `cells[y * width + x]`.
     public private(set) var cells: [Cell]
+    /// Images to show in real pixels over their cells where the terminal can (the cells
+    /// hold their half-block rendering too); a `fill` over one removes it.
+    public var images: [CanvasImage] = []
 
     /// A canvas of blanks in `background` (with `foreground` as the text colour).
     public init(width: Int, height: Int, foreground: Color = .default, background: Color = .default) {
@@ -265,10 +268,11 @@ public struct Canvas: Sendable {
         return cx
     }
 
-    /// Fills `rect` (clipped) with `character` in `style`.
+    /// Fills `rect` (clipped) with `character` in `style`, over any image there too.
     public mutating func fill(_ rect: Rect, with character: Character = " ", style: Style = Style()) {
         let r = rect.intersection(bounds)
         guard !r.isEmpty else { return }
+        if !images.isEmpty { images.removeAll { !$0.rect.intersection(r).isEmpty } }
         for y in r.y..<r.maxY {
             for x in r.x..<r.maxX { write(character, x: x, y: y, style: style) }
         }

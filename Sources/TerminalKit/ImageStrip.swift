@@ -101,6 +101,24 @@ public enum ImageStrip {
                 }
             }
         }
+        canvas.images.append(CanvasImage(rect: area, width: image.width, height: image.height,
+                                         rgb: rgbBytes(image)))
         return area
+    }
+
+    /// The image's pixels as RGB bytes (a grey image repeats its level).
+    static func rgbBytes(_ image: StripImage) -> [UInt8] {
+        let n = image.width * image.height
+        var out = [UInt8](repeating: 0, count: 3 * n)
+        image.pixels.withUnsafeBufferPointer { p in
+            for c in 0..<3 {
+                let base = (image.channels == 1 ? 0 : c) * n
+                for i in 0..<n {
+                    let v = p[base + i]
+                    out[3 * i + c] = UInt8((min(max(v.isNaN ? 0 : v, 0), 1) * 255).rounded())
+                }
+            }
+        }
+        return out
     }
 }

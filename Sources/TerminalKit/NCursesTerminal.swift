@@ -1,6 +1,6 @@
 // The ncurses backend: opens the terminal, turns key codes into `Key`s and blits a Canvas,
-// writing only the cells that changed since the last frame. The only file that imports
-// CNCurses.
+// writing only the cells that changed since the last frame, then (kitty or sixel) the
+// frame's images in real pixels over their cells. The only file that imports CNCurses.
 import CNCurses
 import Foundation
 
@@ -32,6 +32,10 @@ public final class NCursesTerminal: Terminal {
     private var previousWidth = -1, previousHeight = -1
     private let attrBold, attrDim, attrReverse, attrUnderline: attr_t
     private let wide = UnsafeMutablePointer<wchar_t>.allocate(capacity: 8)
+    /// The images in real pixels (inactive for half-blocks).
+    private let graphicsLayer: GraphicsLayer
+    /// How images are drawn: `.kitty`, `.sixel` or `.blocks` (the cells alone).
+    public var graphics: GraphicsMode { graphicsLayer.mode }
 
     /// Opens the terminal: locale, ncurses, cbreak, no echo, keypad, non-blocking input,
     /// hidden cursor, colours; and, on a real terminal, handlers that restore it if the
@@ -46,9 +50,14 @@ public final class NCursesTerminal: Terminal {
     ///   - benchmarkOutput: draw into this file instead of the terminal, as `TERM` with
     ///     the size `benchmarkSize` (for `aggan bench-ui` and tests without a terminal).
     ///   - pairLimit: use at most this many colour pairs (tests of a full pair table).
+    ///   - graphics: how images are drawn (`auto` is resolved from `environment`): kitty
+    ///     or sixel sequences are written after each frame's cells; they are deleted on
+    ///     resize and by `restore()`, and the kitty ones by the crash handler too.
     public init(depth requested: ColorDepth, environment: [String: String] = ProcessInfo.processInfo.environment,
                 benchmarkOutput: String? = nil, benchmarkSize: Size = Size(width: 80, height: 24),
-                pairLimit: Int32? = nil) throws {
+                pairLimit: Int32? = nil, graphics: GraphicsMode = .blocks) throws {
+        let mode = graphics.resolved(environment: environment)
+        graphicsLayer = GraphicsLayer(mode: mode == .auto ? .blocks : mode)
         Self.setUTF8Locale()
         let term = environment["TERM"].flatMap { $0.isEmpty ? nil : $0 } ?? "xterm-256color"
         if let path = benchmarkOutput {
@@ -121,6 +130,28 @@ public final class NCursesTerminal: Terminal {
         maxPair = max(0, min(aggan_color_pairs() - 1, 65_535, pairLimit ?? .max))
         if benchmarkOutput != nil { resizeterm(Int32(benchmarkSize.height), Int32(benchmarkSize.width)) }
         size = Size(width: Int(aggan_cols()), height: Int(aggan_lines()))
+        measureCells()
+        if graphicsLayer.mode == .kitty, benchmarkOutput == nil {
+            let deletes = GraphicsLayer.kittyDeleteAll()
+            deletes.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: CChar.self) { aggan_set_crash_extra($0.baseAddress, Int32($0.count)) }
+            }
+        }
+    }
+
+    /// A cell's size in pixels, for sixel images (10x20 when the terminal does not say).
+    private func measureCells() {
+        guard let output else { return }
+        var w: Int32 = 0, h: Int32 = 0
+        aggan_cell_pixels(fileno(output), &w, &h)
+        graphicsLayer.cellPixels = w > 0 && h > 0 ? Size(width: Int(w), height: Int(h)) : Size(width: 10, height: 20)
+    }
+
+    /// Sends bytes after what ncurses has sent.
+    private func send(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty, let output else { return }
+        bytes.withUnsafeBufferPointer { p in _ = fwrite(p.baseAddress, 1, p.count, output) }
+        fflush(output)
     }
 
     /// Waits up to `timeout` milliseconds for a key on standard input or a byte on
@@ -141,6 +172,9 @@ public final class NCursesTerminal: Terminal {
     public func restore() {
         guard open else { return }
         open = false
+        // Images go first, while the screen they are on is still shown.
+        send(graphicsLayer.clear())
+        aggan_set_crash_extra(nil, 0)
         curs_set(1)
         endwin()
         aggan_remove_crash_restore()
@@ -173,7 +207,8 @@ public final class NCursesTerminal: Terminal {
                 let k = Int32(bitPattern: code)
                 if k == aggan_key_resize() {
                     size = Size(width: Int(aggan_cols()), height: Int(aggan_lines()))
-                    previousWidth = -1  // the terminal may have reflowed: draw everything
+                    previousWidth = -1  // the terminal may have reflowed: draw everything (images too)
+                    measureCells()
                     clearok(window, true)
                     events.append(.resize)
                 } else if let key = Self.functionKey(k) {
@@ -215,13 +250,26 @@ public final class NCursesTerminal: Terminal {
     /// handed to ncurses, which then sends the terminal what changed.
     public func blit(_ canvas: Canvas) {
         guard open else { return }
-        if canvas.width != previousWidth || canvas.height != previousHeight {
+        let cleared = canvas.width != previousWidth || canvas.height != previousHeight
+        if cleared {
             werase(window)
             previous = Array(repeating: Cell("\u{0}"), count: canvas.width * canvas.height)
             previousWidth = canvas.width
             previousHeight = canvas.height
         }
         let maxX = min(canvas.width, size.width), maxY = min(canvas.height, size.height)
+        // Sixel images stay on screen until text covers them: cells under one that went away
+        // or moved are drawn again, and an image under cells drawn this frame is sent again.
+        let sixelImages = graphicsLayer.mode == .sixel ? canvas.images : []
+        var repainted = [Bool](repeating: false, count: sixelImages.count)
+        for r in graphicsLayer.vacated(by: canvas.images) {
+            let r = r.intersection(Rect(x: 0, y: 0, width: maxX, height: maxY))
+            guard !r.isEmpty else { continue }
+            wredrawln(window, Int32(r.y), Int32(r.height))  // whole rows
+            for (k, image) in sixelImages.enumerated() where image.rect.y < r.maxY && r.y < image.rect.maxY {
+                repainted[k] = true
+            }
+        }
         // When the colour pair table fills up, it starts over and the whole frame is drawn
         // again from the first row (at most once a frame; after that the terminal's default
         // pair stands in).
@@ -251,12 +299,20 @@ public final class NCursesTerminal: Terminal {
                         }
                         put(cell, x: x, y: y, pair: pair, extra: fg.attributes)
                         previous[i] = cell
+                        for (k, image) in sixelImages.enumerated() where image.rect.contains(x: x, y: y) {
+                            repainted[k] = true
+                        }
                     }
                 }
             }
         }
         wnoutrefresh(window)
         doupdate()
+        if graphicsLayer.isActive {
+            send(graphicsLayer.frame(canvas.images, cleared: cleared, repainted: { rect in
+                sixelImages.indices.contains { repainted[$0] && sixelImages[$0].rect == rect }
+            }))
+        }
     }
 
     private func put(_ cell: Cell, x: Int, y: Int, pair: Int32, extra: attr_t) {

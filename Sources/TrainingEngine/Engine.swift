@@ -338,16 +338,8 @@ public final class Engine: @unchecked Sendable {
     }
 
     private func preview(_ image: Image, _ d: Direction) throws -> DirectionPreview {
-        let x = try image.toTensor(channels: data.channels)
-        let r = try trainer.model.translate(x, d, mode: mode, tau: viewTau)
-        let input = try Image(tensor: x), composite = try Image(tensor: r.composite)
-        let attention = try PixelMask(attention: r.attention.data, width: image.width, height: image.height,
-                                      threshold: viewTau)
-        // Drift outside the thresholded attention: where the user expects nothing to change.
-        return DirectionPreview(input: PreviewImage(input), attention: PreviewImage(attention: r.attention),
-                                generated: PreviewImage(try Image(tensor: r.generated)), composite: PreviewImage(composite),
-                                backgroundDrift: try backgroundDrift(output: composite, input: input, mask: attention) ?? 0,
-                                fractionAboveTau: Double(attention.count) / Double(image.width * image.height))
+        try DirectionPreview.compute(model: trainer.model, image: image, direction: d, channels: data.channels,
+                                     mode: mode, tau: viewTau)
     }
 
     /// A step refused for a NaN or an infinity: pause or fail (`pauseOnFault`), with a

@@ -2,6 +2,7 @@ import AGGAN
 import Basics
 import Foundation
 import Imaging
+import Tensor
 
 /// A run folder read back, read-only, for looking at it again (`aggan view`): its config,
 /// the loss history of `metrics.jsonl`, the preview strips of `previews/` and its
@@ -65,22 +66,34 @@ public struct RunRecord: Sendable {
         return (history, bad)
     }
 
-    /// Snapshots to look at: one per preview strip (the last one is "live"), each with the
-    /// loss history up to its step, as an ended run (`.finished` when its last step is the
-    /// schedule's end, else `.stopped`). A run with no preview yet gives one snapshot.
-    /// Sequences follow the steps, so they stay the same when the folder is read again.
-    public func snapshots(runName: String) -> [TrainingSnapshot] {
+    /// Snapshots to look at: one per checkpoint and per preview strip (the last one is
+    /// "live"), each with the loss history up to its step, as an ended run (`.finished`
+    /// when its last step is the schedule's end, else `.stopped`). A step's previews are
+    /// those recomputed from its checkpoint when `computed` has them, else its strip's,
+    /// else none (until they are computed). `notes` replace the message of their steps (why
+    /// a checkpoint's previews could not be computed). A run with neither gives one
+    /// snapshot. Sequences follow the steps, so they stay the same when the folder is read
+    /// again.
+    public func snapshots(runName: String, computed: [Int: [SamplePreview]] = [:],
+                          notes: [Int: String] = [:]) -> [TrainingSnapshot] {
         let points = history.points
-        let lastStep = max(points.last?.step ?? 0, previews.last?.step ?? 0)
+        let lastStep = max(points.last?.step ?? 0, previews.last?.step ?? 0, checkpointSteps.last ?? 0)
         let ended: RunState = lastStep >= config.totalSteps ? .finished : .stopped
-        let shown: [(step: Int, samples: [SamplePreview])] = previews.isEmpty ? [(-1, [])] : previews
+        let strips = Dictionary(previews.map { ($0.step, $0.samples) }, uniquingKeysWith: { a, _ in a })
+        let steps = Set(previews.map(\.step)).union(checkpointSteps).sorted()
+        let shown: [(step: Int, samples: [SamplePreview])] = steps.isEmpty
+            ? [(-1, [])] : steps.map { ($0, computed[$0] ?? strips[$0] ?? []) }
         return shown.enumerated().map { i, p in
             let isLast = i == shown.count - 1
             let upTo = isLast ? lastStep : p.step
             let kept = LossHistory(points: points.filter { $0.step <= upTo })
             let switchStep = config.baseline ? nil : config.switchEpoch * config.iterationsPerEpoch
             let epoch = config.epoch(ofStep: max(0, upTo - 1))
-            let problem = problems.first
+            var problem = notes[p.step] ?? problems.first
+            if p.step >= 0, p.samples.isEmpty, problem == nil {
+                problem = previews.isEmpty ? "no preview strip to take the sample images from"
+                    : "computing the previews of checkpoint step \(p.step)…"
+            }
             return TrainingSnapshot(
                 runName: runName, config: config, step: upTo, totalSteps: config.totalSteps, epoch: epoch,
                 stage: config.stage(ofStep: max(0, upTo - 1)), stageSwitchStep: switchStep,
@@ -89,6 +102,34 @@ public struct RunRecord: Sendable {
                 previewStep: p.step, lastCheckpointStep: checkpointSteps.last { $0 <= upTo },
                 checkpointSteps: checkpointSteps.filter { $0 <= upTo },
                 message: problem ?? "viewing \(directory.path) (read-only)", sequence: (isLast ? upTo : p.step) + 1)
+        }
+    }
+}
+
+extension RunRecord {
+    /// The previews of the checkpoint at `step`, recomputed: its networks (eval mode, soft
+    /// attention at the run's tau) on the sample images of the newest preview strip. Throws
+    /// (naming the file) when the checkpoint cannot be read or there is no strip.
+    public func checkpointPreviews(step: Int) throws -> [SamplePreview] {
+        guard let path = directory.checkpoints().last(where: { $0.step == step })?.path else {
+            throw EngineError("'\(directory.checkpointsDir)': no checkpoint of step \(step)")
+        }
+        guard let samples = previews.last?.samples, !samples.isEmpty else {
+            throw EngineError("'\(directory.previewsDir)': no preview strip to take the sample images from")
+        }
+        let model = try Checkpoint.loadModel(path).model
+        func image(_ p: PreviewImage) throws -> Image {
+            try Image(width: p.width, height: p.height, channels: p.channels, pixels: p.pixels)
+        }
+        return try Tensor.withoutGrad {
+            try samples.map { s in
+                func direction(_ d: Direction) throws -> DirectionPreview {
+                    try DirectionPreview.compute(model: model, image: try image(s.direction(d).input), direction: d,
+                                                 channels: model.channels, mode: .soft, tau: config.tau)
+                }
+                return SamplePreview(index: s.index, nameA: s.nameA, nameB: s.nameB, ab: try direction(.st),
+                                     ba: try direction(.ts))
+            }
         }
     }
 }

@@ -19,6 +19,8 @@ extension ColorDepth: ExpressibleByArgument {
     public static var allValueStrings: [String] { ["truecolor", "256", "16", "none"] }
 }
 
+extension GraphicsMode: ExpressibleByArgument {}
+
 /// `--threads`, the one place a command takes its compute thread count from. The math
 /// runs on the OpenMP team oneDNN uses; `apply()` sizes it for commands that compute on
 /// the calling thread (the engine sizes it on its own queue from `EngineOptions`).

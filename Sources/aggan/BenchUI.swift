@@ -24,6 +24,8 @@ struct BenchUI: ParsableCommand {
     @Option(help: "First step of the synthetic run.") var step: Int = 1000
     @Option(help: "Colours (default: detected).") var color: ColorDepth?
     @Option(help: "Theme name or file.") var theme: String = "default"
+    @Option(help: "Preview images: blocks, kitty or sixel (the sequences are encoded and written like the cells).")
+    var graphics: GraphicsMode = .blocks
     @Flag(help: "Print one frame as text and exit.") var dump = false
     @Option(help: "Keys to apply before --dump, e.g. \"a d ] t\" (space-separated; 'space', 'left', 'right', 'end').")
     var keys: String = ""
@@ -87,7 +89,8 @@ struct BenchUI: ParsableCommand {
             terminalEnvironment["TERM"] = "xterm-256color"
         }
         let terminal = try NCursesTerminal(depth: depth, environment: terminalEnvironment,
-                                           benchmarkOutput: onTerminal ? nil : "/dev/null", benchmarkSize: frameSize)
+                                           benchmarkOutput: onTerminal ? nil : "/dev/null", benchmarkSize: frameSize,
+                                           graphics: graphics)
         let terminalSize = terminal.size
         var build: [Double] = [], blit: [Double] = []
         var changed: [Int] = []
@@ -112,7 +115,7 @@ struct BenchUI: ParsableCommand {
             return String(format: "mean %.2f ms  median %.2f ms  p95 %.2f ms", s.mean ?? 0, s.median ?? 0, s.percentile(0.95) ?? 0)
         }
         let total = zip(build, blit).map { $0 + $1 }
-        print("bench-ui: \(frames) frames at \(frameSize) (terminal \(terminalSize), \(onTerminal ? "tty" : "/dev/null as \(terminal.terminalType)"), colours \(usedDepth.rawValue))")
+        print("bench-ui: \(frames) frames at \(frameSize) (terminal \(terminalSize), \(onTerminal ? "tty" : "/dev/null as \(terminal.terminalType)"), colours \(usedDepth.rawValue), images \(terminal.graphics.rawValue))")
         print("  build  " + stats(build))
         print("  blit   " + stats(blit))
         print("  total  " + stats(total))

@@ -12,7 +12,8 @@ import TrainingEngine
 ///   - theme: a theme name (in `themeSearchDirectories` or built in) or a theme file
 ///     or a path to a theme file; `T` cycles through this one and the others found.
 ///   - color: the colour depth asked for; nil detects it (`NO_COLOR` respected).
-func runDashboard(engine: Engine, theme: String, color: ColorDepth?) throws -> Bool {
+///   - graphics: how preview images are drawn (`auto`: from the environment).
+func runDashboard(engine: Engine, theme: String, color: ColorDepth?, graphics: GraphicsMode) throws -> Bool {
     let environment = ProcessInfo.processInfo.environment
     let depth = color ?? ColorDepth.detect(environment: environment)
     let (themes, index) = try dashboardThemes(chosen: theme, environment: environment)
@@ -21,7 +22,7 @@ func runDashboard(engine: Engine, theme: String, color: ColorDepth?) throws -> B
         warn("TERM='\(term)' cannot show the dashboard; printing progress lines instead")
         return runHeadless(engine)
     }
-    let options = DashboardOptions(themes: themes, themeIndex: index, colorDepth: depth)
+    let options = DashboardOptions(themes: themes, themeIndex: index, colorDepth: depth, graphics: graphics)
     let result: DashboardResult
     do {
         result = try DashboardApp.run(engine: engine, options: options)

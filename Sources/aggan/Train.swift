@@ -41,6 +41,8 @@ struct Train: ParsableCommand {
     @Flag(help: "No dashboard: progress lines only.") var headless = false
     @Option(help: "Dashboard theme: a name in themes/ or a theme file.") var theme: String = "default"
     @Option(help: "Colours (default: detected).") var color: ColorDepth?
+    @Option(help: "Preview images: auto (detected; half-blocks inside tmux), kitty, sixel or blocks.")
+    var graphics: GraphicsMode = .auto
 
     func run() throws {
         let interactive = !headless && isatty(STDOUT_FILENO) == 1 && isatty(STDIN_FILENO) == 1
@@ -60,7 +62,7 @@ struct Train: ParsableCommand {
         if engine.data.convertedToGray { warn("colour images were converted to gray for a 1-channel model") }
         let ok: Bool
         if interactive {
-            ok = try runDashboard(engine: engine, theme: theme, color: color)
+            ok = try runDashboard(engine: engine, theme: theme, color: color, graphics: graphics)
         } else {
             ok = runHeadless(engine)
         }

@@ -1,4 +1,6 @@
 import AGGAN
+import Imaging
+import Tensor
 @testable import Dashboard
 import Foundation
 import TerminalKit
@@ -210,6 +212,47 @@ final class DashboardAppTests: XCTestCase {
         XCTAssertEqual(try listing(), before, "nothing written")
     }
 
+    /// The previews of any checkpoint are recomputed from it (on the sample images of the
+    /// newest strip) when the dashboard is about to show them; a step with a checkpoint and
+    /// no strip is in the timeline too.
+    func testAViewedRunRecomputesPreviewsFromItsCheckpoints() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-ckpt-view-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = RunDirectory(folder.path)
+        var config = engineConfig()
+        do {
+            let lock = try run.open()
+            try run.writeConfig(config)
+            for (step, seed) in [(2, UInt64(5)), (4, UInt64(9))] {
+                config.seed = seed
+                try Checkpoint.save(try Trainer(config: config), to: run.checkpointPath(step: step))
+            }
+            PreviewRecorder(run, every: 4).didPublish(SyntheticSnapshot.make(step: 4, samples: 1, imageSize: 32, previewStep: 4))
+            withExtendedLifetime(lock) {}
+        }
+        let viewer = try RunViewer([run])
+        XCTAssertEqual(viewer.snapshotHistory.map(\.previewStep), [2, 4])
+        XCTAssertTrue(viewer.snapshotHistory[0].previews.isEmpty, "no strip at step 2: nothing until computed")
+        XCTAssertEqual(viewer.snapshotHistory[0].message, "computing the previews of checkpoint step 2…")
+        viewer.showing(step: 2)
+        viewer.showing(step: 4)
+        viewer.waitForPreviews()
+        let history = viewer.snapshotHistory
+        let at2 = try XCTUnwrap(history[0].previews.first), at4 = try XCTUnwrap(history[1].previews.first)
+        // Against the networks of the step-2 checkpoint run here on the strip's input.
+        let model = try Checkpoint.loadModel(run.checkpointPath(step: 2)).model
+        let input = at4.ab.input
+        let expected = try Tensor.withoutGrad {
+            try DirectionPreview.compute(model: model, image: try Image(width: input.width, height: input.height,
+                                                                      channels: input.channels, pixels: input.pixels),
+                                         direction: .st, channels: 1, mode: .soft, tau: config.tau)
+        }
+        XCTAssertEqual(at2.ab, expected)
+        XCTAssertEqual(at2.ab.input, at4.ab.input, "the same sample images")
+        XCTAssertNotEqual(at2.ab.generated, at4.ab.generated, "each checkpoint's own networks")
+        XCTAssertNotEqual(history[0].message, "computing the previews of checkpoint step 2…")
+    }
+
     /// A run that is still training is read again when its files grow.
     func testAViewedRunFollowsItsFiles() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-follow-\(UUID().uuidString)")
@@ -232,5 +275,58 @@ final class DashboardAppTests: XCTestCase {
         XCTAssertEqual(viewer.latestSnapshot?.step, 45)
         XCTAssertEqual(viewer.snapshotHistory.map(\.previewStep), [20, 40])
         XCTAssertTrue(viewer.comparedRuns.isEmpty, "one run: its own loss terms")
+    }
+}
+
+/// The real ncurses backend (drawing into a file) behind a scripted key source.
+final class ScriptedNCursesTerminal: Terminal {
+    let inner: NCursesTerminal
+    private var script: [() -> [TerminalEvent]]
+
+    init(_ inner: NCursesTerminal, _ script: [() -> [TerminalEvent]]) {
+        self.inner = inner
+        self.script = script
+    }
+
+    var depth: ColorDepth { inner.depth }
+    var size: Size { inner.size }
+    func wait(timeoutMilliseconds: Int32, wakeFD: Int32) -> TerminalWait { script.isEmpty ? .hangUp : .ready }
+    func readEvents() -> [TerminalEvent] { script.isEmpty ? [] : script.removeFirst()() }
+    func blit(_ canvas: Canvas) { inner.blit(canvas) }
+    func restore() { inner.restore() }
+}
+
+final class DashboardGraphicsTests: XCTestCase {
+    /// The previews are kitty images with fixed ids; quitting deletes every one that was
+    /// placed, after the last placement and before the screen is left.
+    func testQuittingDeletesTheKittyImages() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("aggan-kitty-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let ncurses = try NCursesTerminal(depth: .truecolor, environment: ["TERM": "xterm-256color", "KITTY_WINDOW_ID": "1"],
+                                          benchmarkOutput: path,
+                                          benchmarkSize: Size(width: 120, height: 34), graphics: .auto)
+        XCTAssertEqual(ncurses.graphics, .kitty)
+        let engine = FakeEngine(SyntheticSnapshot.make(step: 1500, state: .running, extraCheckpoint: nil))
+        let terminal = ScriptedNCursesTerminal(ncurses, [{ [] }, { [.key(.character("q"))] }, { [] }])
+        let wake = try WakePipe()
+        let options = DashboardOptions(themes: [.default], colorDepth: .truecolor, frameInterval: 0, snapshotInterval: 0)
+        _ = DashboardApp.loop(engine: engine, terminal: terminal, options: options, wake: wake,
+                              signals: StopSignals(listening: false) { _ in wake.signal() })
+        XCTAssertEqual(engine.commands, [.stop(save: false)], "q left at once")
+
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+        let placed = Set((0..<KittyGraphics.maxImages).map { KittyGraphics.firstID + UInt32($0) }.filter {
+            text.contains("a=T,f=24,") && text.contains(",i=\($0),c=")
+        })
+        XCTAssertEqual(placed.count, 4, "the four preview images were placed")
+        guard let lastPlacement = text.range(of: "\u{1B}_Ga=T", options: .backwards) else { return XCTFail("no image") }
+        let after = text[lastPlacement.upperBound...]
+        for id in placed {
+            XCTAssertTrue(after.contains("\u{1B}_Ga=d,d=I,i=\(id),q=2\u{1B}\\"), "image \(id) deleted after the last placement")
+        }
+        // The deletes come before ncurses leaves the screen (endwin's reset of the modes).
+        if let firstDelete = after.range(of: "a=d,d=I") {
+            XCTAssertFalse(after[firstDelete.upperBound...].contains("a=T"), "nothing is placed after the deletes")
+        }
     }
 }
