@@ -3,7 +3,6 @@
 // finished rows, so memory follows the tile size and the image's width, not its area.
 // The result is bit-identical to the in-memory path (`ImageTranslator.translate`).
 
-import Foundation
 import Imaging
 import Tensor
 import TrainingEngine
