@@ -58,13 +58,21 @@ public enum IntensityNormalization: Sendable, Equatable, CustomStringConvertible
 
     /// The stored values that map to 0 and 1 for `values` of `type`.
     public func range(of values: ArraySlice<Float>, type: TIFFSampleType) -> IntensityRange {
+        range(type: type) { visit in visit(values) }
+    }
+
+    /// The same for values too many to hold at once: `values` calls its argument with
+    /// every chunk of them, and is called at most twice (see `IntensityHistogram`); it
+    /// is not called for `fixed` and `none`.
+    public func range(type: TIFFSampleType,
+                      values: ((ArraySlice<Float>) -> Void) throws -> Void) rethrows -> IntensityRange {
         switch self {
         case .none:
             return IntensityRange(low: 0, high: type.maxValue ?? 1)
         case let .fixed(low, high):
             return IntensityRange(low: low, high: high)
         case let .percentiles(low, high):
-            let histogram = IntensityHistogram(values, type: type)
+            let histogram = try IntensityHistogram(type: type, values: values)
             let ab = histogram.percentiles([low, high])
             let a = ab[0], b = ab[1]
             // A flat image: one level (or one float bin) wide, so everything maps to 0.
@@ -112,42 +120,55 @@ public struct IntensityHistogram: Sendable, Equatable {
     let integerLevels: Bool
 
     public init(_ values: ArraySlice<Float>, type: TIFFSampleType) {
+        self.init(type: type) { visit in visit(values) }
+    }
+
+    /// The histogram of values visited in chunks, for images too large to hold at once:
+    /// `values` calls its argument with every chunk. It is called once for 8- and 16-bit
+    /// data and twice for float data (the minimum and maximum first, then the counts),
+    /// and must give the same values each time. The result equals `init(_:type:)` of
+    /// all chunks joined.
+    public init(type: TIFFSampleType, values visit: ((ArraySlice<Float>) -> Void) throws -> Void) rethrows {
         switch type {
         case .uint8, .uint16:
-            // One bin per level from the smallest value to the largest (at most 65536).
-            var lo = Float.infinity, hi = -Float.infinity
-            for v in values where v.isFinite {
-                lo = min(lo, v)
-                hi = max(hi, v)
-            }
+            // One bin per level while counting; then trimmed to the smallest and the
+            // largest level present (at most 65536 bins).
             let top = Float(type.maxValue!)
-            let first = lo <= hi ? Int(min(max(lo.rounded(), 0), top)) : 0
-            let last = lo <= hi ? Int(min(max(hi.rounded(), 0), top)) : 0
-            var counts = [Int](repeating: 0, count: last - first + 1)
+            var all = [Int](repeating: 0, count: Int(top) + 1)
             var total = 0
-            for v in values where v.isFinite {
-                counts[Int(min(max(v.rounded(), 0), top)) - first] += 1
-                total += 1
+            try visit { values in
+                all.withUnsafeMutableBufferPointer { c in
+                    for v in values where v.isFinite {
+                        c[Int(min(max(v.rounded(), 0), top))] += 1
+                        total += 1
+                    }
+                }
             }
+            let first = all.firstIndex { $0 > 0 } ?? 0
+            let last = all.lastIndex { $0 > 0 } ?? 0
             self.lower = Double(first)
             self.binWidth = 1
-            self.counts = counts
+            self.counts = Array(all[first...last])
             self.total = total
             self.integerLevels = true
         case .float32:
             var lo = Float.infinity, hi = -Float.infinity
-            for v in values where v.isFinite {
-                lo = min(lo, v)
-                hi = max(hi, v)
+            try visit { values in
+                for v in values where v.isFinite {
+                    lo = min(lo, v)
+                    hi = max(hi, v)
+                }
             }
             let bins = 65536
             var counts = [Int](repeating: 0, count: bins)
             var total = 0
             if lo <= hi {
                 let width = hi > lo ? (Double(hi) - Double(lo)) / Double(bins) : 1
-                for v in values where v.isFinite {
-                    counts[min(Int((Double(v) - Double(lo)) / width), bins - 1)] += 1
-                    total += 1
+                try visit { values in
+                    for v in values where v.isFinite {
+                        counts[min(Int((Double(v) - Double(lo)) / width), bins - 1)] += 1
+                        total += 1
+                    }
                 }
                 self.lower = Double(lo)
                 self.binWidth = width

@@ -115,25 +115,51 @@ public struct StackAxes: Sendable, Equatable, CustomStringConvertible {
         axes.reduce(0) { $0 * $1.size + (index[$1.letter] ?? 0) }
     }
 
-    /// Parses `--axes`: the page axis (one of C, T, Z) followed by `YX`, or `YX` alone
-    /// (an RGB page may end in `S`: `YXS`), for a file of `pageCount` pages.
+    /// Parses `--axes` for a file of `pageCount` pages: the page axes, slowest first (C,
+    /// T, Z, each at most once), then `YX` (an RGB page may end in `S`: `YXS`). With one
+    /// page axis its size is the page count (`CYX`, `TYX`, `ZYX`); with two or three,
+    /// each axis but one is followed by its size and the last size follows from the page
+    /// count: `C2ZYX` is 2 channels of `pageCount / 2` z-planes, channel slowest (page
+    /// `c * Z + z`), `TC3YX` is time points of 3 channels, `ZYX` alone a plain stack.
     public static func parse(_ text: String, pageCount: Int) throws -> StackAxes {
         var s = text.uppercased()
         if s.hasSuffix("S") { s.removeLast() }
         guard s.hasSuffix("YX") else {
-            throw ImagingError.invalid("--axes", "'\(text)' must end in YX (for example CYX, TYX, ZYX)")
+            throw ImagingError.invalid("--axes", "'\(text)' must end in YX (for example CYX, TYX, ZYX, C2ZYX)")
         }
-        let page = s.dropLast(2)
-        guard page.count <= 1, page.allSatisfy({ "CTZ".contains($0) }) else {
-            throw ImagingError.invalid("--axes", "'\(text)': give one page axis, C, T or Z, before YX (for example CYX); several need metadata in the file")
+        // Letters, each with its size when given.
+        var given: [(letter: Character, size: Int?)] = []
+        for ch in s.dropLast(2) {
+            if let digit = ch.wholeNumberValue, ch.isASCII, let last = given.popLast() {
+                let size = (last.size ?? 0).multipliedReportingOverflow(by: 10)
+                guard !size.overflow, size.partialValue <= pageCount else {
+                    throw ImagingError.invalid("--axes", "'\(text)': the size of \(last.letter) is more than the file's \(pageCount) pages")
+                }
+                given.append((last.letter, size.partialValue + digit))
+            } else if "CTZ".contains(ch), !given.contains(where: { $0.letter == ch }) {
+                given.append((ch, nil))
+            } else {
+                throw ImagingError.invalid("--axes", "'\(text)': page axes are C, T and Z, each at most once, each but one followed by its size, before YX (for example CYX or C2ZYX)")
+            }
         }
-        guard let letter = page.first else {
+        if given.isEmpty {
             guard pageCount == 1 else {
                 throw ImagingError.invalid("--axes", "'\(text)' describes 1 page, the file has \(pageCount)")
             }
             return StackAxes(axes: [])
         }
-        return StackAxes(axes: [(letter, pageCount)])
+        let unsized = given.filter { $0.size == nil }.count
+        let known = given.compactMap(\.size).reduce(1, *)
+        guard given.allSatisfy({ ($0.size ?? 1) >= 1 }) else {
+            throw ImagingError.invalid("--axes", "'\(text)': sizes must be at least 1")
+        }
+        guard unsized <= 1 else {
+            throw ImagingError.invalid("--axes", "'\(text)': give the size of every page axis but one (for example C2ZYX: 2 channels, the z-planes from the page count)")
+        }
+        guard unsized == 1 ? pageCount % known == 0 : known == pageCount else {
+            throw ImagingError.invalid("--axes", "'\(text)' describes \(unsized == 1 ? "a multiple of \(known)" : String(known)) pages, the file has \(pageCount)")
+        }
+        return StackAxes(axes: given.map { ($0.letter, $0.size ?? pageCount / known) })
     }
 
     /// The axes ImageJ's hyperstack header states (`images=`, `channels=`, `slices=`,

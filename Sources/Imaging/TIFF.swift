@@ -179,42 +179,114 @@ extension TIFFStack {
     ///   cannot decode, more than `maxValueCount` values, pages that differ, or damaged
     ///   data (truncated, wrong offsets: libtiff's message).
     public init(file path: String) throws {
+        let reader = try TIFFReader(file: path)
+        let pageSize = reader.samplesPerPixel * reader.width * reader.height
+        guard reader.pageCount * pageSize <= TIFFStack.maxValueCount else {
+            throw ImagingError.read(path, .tooLarge, "more than \(TIFFStack.maxValueCount) samples in \(reader.pageCount) pages")
+        }
+        var values = [Float](repeating: 0, count: reader.pageCount * pageSize)
+        try values.withUnsafeMutableBufferPointer { out in
+            for p in 0..<reader.pageCount {
+                try reader.read(page: p, rows: 0..<reader.height,
+                                into: UnsafeMutableBufferPointer(rebasing: out[(p * pageSize)..<((p + 1) * pageSize)]))
+            }
+        }
+        try self.init(width: reader.width, height: reader.height, samplesPerPixel: reader.samplesPerPixel,
+                      sampleType: reader.sampleType, pageCount: reader.pageCount, values: values,
+                      description: reader.description, layout: reader.layout)
+        bigTIFF = reader.bigTIFF
+    }
+}
+
+/// An open TIFF file whose page headers have been read and checked, and whose pixels are
+/// read on demand, a band of rows at a time: what a large image is streamed through
+/// (`TIFFStack(file:)` reads every page whole through it). Not thread-safe.
+public final class TIFFReader {
+    public let path: String
+    public let width: Int
+    public let height: Int
+    /// 1 (gray) or 3 (RGB) samples per pixel.
+    public let samplesPerPixel: Int
+    public let sampleType: TIFFSampleType
+    public let pageCount: Int
+    /// The first page's ImageDescription, if any.
+    public let description: String?
+    /// How the first page is stored (see `TIFFStack.layout`).
+    public let layout: TIFFLayout
+    public let bigTIFF: Bool
+
+    private let tif: OpaquePointer
+    private let messages: Messages
+    private let formats: [PageFormat]
+    /// The directory libtiff is on.
+    private var current: Int
+
+    /// Opens `path` and reads every page's header (no pixels). Throws what
+    /// `TIFFStack(file:)` throws, except for the total size.
+    public init(file path: String) throws {
         _ = Silence.done
         try checkReadable(path)
         let messages = Messages()
         guard let tif = ctiff_open(path, "r", messages.pointer, maxLibTIFFAllocation) else {
             throw ImagingError.read(path, .corruptTIFF, messages.reason("not a readable TIFF file"))
         }
-        defer { TIFFClose(tif) }
-        let first = try PageFormat(tif, path: path, page: 0, messages: messages)
-        var values = [Float](repeating: 0, count: first.pageSize)
-        try values.withUnsafeMutableBufferPointer { try first.read(tif, into: $0, path: path, messages: messages) }
-        var pages = 1
-        while TIFFReadDirectory(tif) != 0 {
-            let format = try PageFormat(tif, path: path, page: pages, messages: messages)
-            guard format.width == first.width, format.height == first.height,
-                  format.samples == first.samples, format.type == first.type else {
-                throw ImagingError.read(path, .unsupported,
-                    "page \(pages + 1) is \(format.summary), page 1 is \(first.summary); pages of different kinds are not supported")
+        var formats: [PageFormat] = []
+        do {
+            let first = try PageFormat(tif, path: path, page: 0, messages: messages)
+            formats.append(first)
+            while TIFFReadDirectory(tif) != 0 {
+                let format = try PageFormat(tif, path: path, page: formats.count, messages: messages)
+                guard format.width == first.width, format.height == first.height,
+                      format.samples == first.samples, format.type == first.type else {
+                    throw ImagingError.read(path, .unsupported,
+                        "page \(formats.count + 1) is \(format.summary), page 1 is \(first.summary); pages of different kinds are not supported")
+                }
+                formats.append(format)
             }
-            guard (pages + 1) * first.pageSize <= TIFFStack.maxValueCount else {
-                throw ImagingError.read(path, .tooLarge, "more than \(TIFFStack.maxValueCount) samples in \(pages + 1) pages")
+            if messages.hasError {
+                throw ImagingError.read(path, .corruptTIFF, messages.reason("damaged page list"))
             }
-            values.append(contentsOf: repeatElement(0, count: first.pageSize))
-            let range = (pages * first.pageSize)..<((pages + 1) * first.pageSize)
-            try values.withUnsafeMutableBufferPointer { out in
-                try format.read(tif, into: UnsafeMutableBufferPointer(rebasing: out[range]), path: path, messages: messages)
-            }
-            pages += 1
+        } catch {
+            TIFFClose(tif)
+            throw error
         }
-        if messages.hasError {
-            throw ImagingError.read(path, .corruptTIFF, messages.reason("damaged page list"))
-        }
-        try self.init(width: first.width, height: first.height, samplesPerPixel: first.samples, sampleType: first.type,
-                      pageCount: pages, values: values, description: first.description,
-                      layout: TIFFLayout(compression: first.compression, tileSize: first.tile?.width,
-                                         bigEndian: TIFFIsBigEndian(tif) != 0))
+        let first = formats[0]
+        self.path = path
+        self.tif = tif
+        self.messages = messages
+        self.formats = formats
+        current = formats.count - 1
+        width = first.width
+        height = first.height
+        samplesPerPixel = first.samples
+        sampleType = first.type
+        pageCount = formats.count
+        description = first.description
+        layout = TIFFLayout(compression: first.compression, tileSize: first.tile?.width, bigEndian: TIFFIsBigEndian(tif) != 0)
         bigTIFF = TIFFIsBigTIFF(tif) != 0
+    }
+
+    deinit { TIFFClose(tif) }
+
+    /// Decodes rows `rows` of page `page` into `out`, planar (sample, row, column): every
+    /// sample, or only `sample` when given (`rows.count * width` values, resp. times
+    /// `samplesPerPixel`). Only the strips or tiles that hold those rows are decoded.
+    ///
+    /// - Throws: `ImagingError` naming the file when the data are damaged.
+    public func read(page: Int, rows: Range<Int>, sample: Int? = nil, into out: UnsafeMutableBufferPointer<Float>) throws {
+        let samples = sample.map { $0..<($0 + 1) } ?? 0..<samplesPerPixel
+        guard page >= 0, page < pageCount, rows.lowerBound >= 0, rows.upperBound <= height,
+              samples.lowerBound >= 0, samples.upperBound <= samplesPerPixel,
+              out.count >= samples.count * rows.count * width else {
+            throw ImagingError.invalid("TIFFReader", "page \(page), rows \(rows), samples \(samples) are outside \(path)'s \(pageCount) page(s) of \(width) x \(height) x \(samplesPerPixel)")
+        }
+        if page != current {
+            guard TIFFSetDirectory(tif, UInt32(page)) != 0 else {
+                throw ImagingError.read(path, .corruptTIFF, messages.reason("cannot find page \(page + 1)"))
+            }
+            current = page
+        }
+        try formats[page].read(tif, rows: rows, samples: samples, into: out, path: path, messages: messages)
     }
 }
 
@@ -319,17 +391,21 @@ private struct PageFormat {
         }
     }
 
-    /// Decodes this page into `out` (planar: sample, row, column).
-    func read(_ tif: OpaquePointer, into out: UnsafeMutableBufferPointer<Float>, path: String, messages: Messages) throws {
+    /// Decodes rows `rows` of samples `samples` of this page into `out` (planar: sample,
+    /// row, column, counted from the first of each), decoding only the strips or tiles
+    /// that hold them.
+    func read(_ tif: OpaquePointer, rows wanted: Range<Int>, samples picked: Range<Int>,
+              into out: UnsafeMutableBufferPointer<Float>, path: String, messages: Messages) throws {
         let planes = separatePlanes ? samples : 1
         let interleaved = separatePlanes ? 1 : samples
         let bytesPerSample = type.bits / 8
+        let rowCount = wanted.count
         // Blocks: tiles or strips, each `bw` x `bh` pixels at (`x0`, `y0`) of plane `s`.
         let (bw, bh) = tile ?? (width, rowsPerStrip)
         let blockBytes = bw * bh * interleaved * bytesPerSample
         var buffer = [UInt8](repeating: 0, count: blockBytes)
-        for s in 0..<planes {
-            for y0 in stride(from: 0, to: height, by: bh) {
+        for s in 0..<planes where !separatePlanes || picked.contains(s) {
+            for y0 in stride(from: wanted.lowerBound / bh * bh, to: wanted.upperBound, by: bh) {
                 for x0 in stride(from: 0, to: width, by: bw) {
                     let rows = min(bh, height - y0), cols = min(bw, width - x0)
                     let got: Int = buffer.withUnsafeMutableBytes { b in
@@ -346,10 +422,13 @@ private struct PageFormat {
                         throw ImagingError.read(path, .corruptTIFF,
                             messages.reason(got < 0 ? "cannot decode the pixels" : "truncated pixel data (\(max(got, 0)) of \(needed) bytes)"))
                     }
+                    let first = max(y0, wanted.lowerBound), last = min(y0 + rows, wanted.upperBound)
                     buffer.withUnsafeBytes { b in
-                        for r in 0..<rows {
-                            for c in 0..<cols {
-                                for k in 0..<interleaved {
+                        for y in first..<last {
+                            let r = y - y0
+                            for k in 0..<interleaved where picked.contains(s + k) {
+                                let o = ((s + k - picked.lowerBound) * rowCount + y - wanted.lowerBound) * width + x0
+                                for c in 0..<cols {
                                     let i = (r * bw + c) * interleaved + k
                                     let v: Float
                                     switch type {
@@ -357,7 +436,7 @@ private struct PageFormat {
                                     case .uint16: v = Float(b.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
                                     case .float32: v = b.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
                                     }
-                                    out[((s + k) * height + y0 + r) * width + x0 + c] = v
+                                    out[o + c] = v
                                 }
                             }
                         }
@@ -379,91 +458,206 @@ extension TIFFStack {
     /// The file appears atomically (temporary file, sync, rename): a failed write leaves
     /// nothing at `path`.
     public func write(to path: String) throws {
+        let format = TIFFWriter.Format(width: width, height: height, samplesPerPixel: samplesPerPixel,
+                                       sampleType: sampleType, pageCount: pageCount, description: description,
+                                       layout: layout)
+        try TIFFWriter.write(to: path, format) { writer in
+            try values.withUnsafeBufferPointer { v in
+                for p in 0..<pageCount {
+                    try writer.append(rows: height, UnsafeBufferPointer(rebasing: v[(p * pageSize)..<((p + 1) * pageSize)]))
+                }
+            }
+        }
+    }
+}
+
+/// Writes a TIFF file a band of rows at a time, so that an image larger than memory can
+/// be written (`TIFFStack.write` goes through it with whole pages). Rows are buffered
+/// until a strip (about 64 KB) or a row of tiles is complete, then encoded.
+public final class TIFFWriter {
+    /// What the file holds: `pageCount` pages of one size and type.
+    public struct Format: Sendable, Equatable {
+        public var width: Int, height: Int
+        /// 1 (gray) or 3 (RGB).
+        public var samplesPerPixel: Int
+        public var sampleType: TIFFSampleType
+        public var pageCount: Int
+        /// The first page's ImageDescription (OME-XML), if any.
+        public var description: String?
+        public var layout: TIFFLayout
+
+        public init(width: Int, height: Int, samplesPerPixel: Int, sampleType: TIFFSampleType, pageCount: Int,
+                    description: String? = nil, layout: TIFFLayout = TIFFLayout()) {
+            self.width = width
+            self.height = height
+            self.samplesPerPixel = samplesPerPixel
+            self.sampleType = sampleType
+            self.pageCount = pageCount
+            self.description = description
+            self.layout = layout
+        }
+    }
+
+    public let format: Format
+    private let path: String
+    private let tif: OpaquePointer
+    private let messages: Messages
+    /// Rows per strip, or the tile side.
+    private let blockRows: Int
+    /// Rows not yet encoded, planar (sample, row, column) over `blockRows` rows.
+    private var pending: [Float]
+    private var pendingRows = 0
+    /// The page being written and the rows of it received.
+    private var page = 0, row = 0
+
+    /// Writes `path` atomically (temporary file, sync, rename): `body` must append every
+    /// row of every page, in order; when it throws, or rows are missing, nothing is left
+    /// at `path`.
+    ///
+    /// - Throws: `ImagingError` naming the file: a bad format (sizes, samples, a tile
+    ///   size that is not a positive multiple of 16), libtiff's errors, a full disk;
+    ///   `body`'s errors pass through.
+    public static func write(to path: String, _ format: Format, body: (TIFFWriter) throws -> Void) throws {
         _ = Silence.done
-        if let t = layout.tileSize, t <= 0 || t % 16 != 0 {
+        guard format.width > 0, format.height > 0, format.pageCount > 0,
+              format.samplesPerPixel == 1 || format.samplesPerPixel == 3 else {
+            throw ImagingError.write(path, "\(format.pageCount) page(s) of \(format.width) x \(format.height) x \(format.samplesPerPixel) is not a valid stack")
+        }
+        if let t = format.layout.tileSize, t <= 0 || t % 16 != 0 {
             throw ImagingError.write(path, "tile size must be a positive multiple of 16, got \(t)")
         }
-        let big = values.count * sampleType.bits / 8 > 3_900_000_000
-        let mode = "w" + (layout.bigEndian ? "b" : "l") + (big ? "8" : "")
+        let bytes = format.pageCount * format.samplesPerPixel * format.width * format.height * format.sampleType.bits / 8
+        let mode = "w" + (format.layout.bigEndian ? "b" : "l") + (bytes > 3_900_000_000 ? "8" : "")
         do {
             try AtomicFile.write(to: path) { temp in
                 let messages = Messages()
                 guard let tif = ctiff_open(temp, mode, messages.pointer, maxLibTIFFAllocation) else {
                     throw ImagingError.write(path, messages.reason("libtiff cannot create the file"))
                 }
+                let writer = TIFFWriter(format, path: path, tif: tif, messages: messages)
                 var closed = false
                 defer { if !closed { TIFFClose(tif) } }
-                for p in 0..<pageCount {
-                    try writePage(p, tif, path: path, messages: messages)
+                try writer.startPage()
+                try body(writer)
+                guard writer.page == format.pageCount else {
+                    throw ImagingError.write(path, "internal error: \(writer.page) of \(format.pageCount) page(s) written")
                 }
                 closed = true
                 TIFFClose(tif)
                 if messages.hasError { throw ImagingError.write(path, messages.reason("libtiff failed")) }
             }
-        } catch let error as ImagingError {
-            throw error
         } catch let error as AtomicWriteError {
             throw ImagingError.write(path, error.reason)
         }
     }
 
-    private func writePage(_ p: Int, _ tif: OpaquePointer, path: String, messages: Messages) throws {
+    private init(_ format: Format, path: String, tif: OpaquePointer, messages: Messages) {
+        self.format = format
+        self.path = path
+        self.tif = tif
+        self.messages = messages
+        // Strips of about 64 KB; tiles as asked.
+        let rowBytes = format.width * format.samplesPerPixel * format.sampleType.bits / 8
+        blockRows = format.layout.tileSize ?? max(1, min(format.height, 65536 / max(rowBytes, 1)))
+        pending = [Float](repeating: 0, count: format.samplesPerPixel * blockRows * format.width)
+    }
+
+    /// Appends the next `count` rows: `values` holds them planar (sample, row, column),
+    /// `samplesPerPixel * count * width` stored values (rounded and clamped to the
+    /// sample type here). A page's rows may come in any number of calls; a call may
+    /// finish one page and start the next.
+    public func append(rows count: Int, _ values: UnsafeBufferPointer<Float>) throws {
+        let w = format.width, spp = format.samplesPerPixel
+        guard count >= 0, values.count == spp * count * w else {
+            throw ImagingError.write(path, "internal error: \(values.count) values are not \(count) rows of \(w) x \(spp)")
+        }
+        var done = 0
+        while done < count {
+            guard page < format.pageCount else {
+                throw ImagingError.write(path, "internal error: more rows than \(format.pageCount) page(s) of \(format.height)")
+            }
+            let take = min(count - done, blockRows - pendingRows, format.height - row)
+            pending.withUnsafeMutableBufferPointer { p in
+                for k in 0..<spp {
+                    let from = (k * count + done) * w, to = (k * blockRows + pendingRows) * w
+                    for i in 0..<(take * w) { p[to + i] = values[from + i] }
+                }
+            }
+            done += take
+            pendingRows += take
+            row += take
+            if pendingRows == blockRows || row == format.height { try flush() }
+            if row == format.height {
+                guard TIFFWriteDirectory(tif) != 0 else {
+                    throw ImagingError.write(path, messages.reason("libtiff could not write page \(page + 1)"))
+                }
+                page += 1
+                row = 0
+                if page < format.pageCount { try startPage() }
+            }
+        }
+    }
+
+    /// The tags of page `page`.
+    private func startPage() throws {
         func set16(_ tag: Int32, _ v: Int) -> Bool { ctiff_set_u16(tif, UInt32(tag), UInt16(v)) != 0 }
         func set32(_ tag: Int32, _ v: Int) -> Bool { ctiff_set_u32(tif, UInt32(tag), UInt32(v)) != 0 }
-        var ok = set32(TIFFTAG_IMAGEWIDTH, width) && set32(TIFFTAG_IMAGELENGTH, height)
-            && set16(TIFFTAG_BITSPERSAMPLE, sampleType.bits) && set16(TIFFTAG_SAMPLESPERPIXEL, samplesPerPixel)
-            && set16(TIFFTAG_SAMPLEFORMAT, Int(sampleType == .float32 ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT))
-            && set16(TIFFTAG_PHOTOMETRIC, Int(samplesPerPixel == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK))
+        let f = format
+        var ok = set32(TIFFTAG_IMAGEWIDTH, f.width) && set32(TIFFTAG_IMAGELENGTH, f.height)
+            && set16(TIFFTAG_BITSPERSAMPLE, f.sampleType.bits) && set16(TIFFTAG_SAMPLESPERPIXEL, f.samplesPerPixel)
+            && set16(TIFFTAG_SAMPLEFORMAT, Int(f.sampleType == .float32 ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT))
+            && set16(TIFFTAG_PHOTOMETRIC, Int(f.samplesPerPixel == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK))
             && set16(TIFFTAG_PLANARCONFIG, Int(PLANARCONFIG_CONTIG))
-            && set16(TIFFTAG_COMPRESSION, Int(layout.compression.tag))
+            && set16(TIFFTAG_COMPRESSION, Int(f.layout.compression.tag))
             && ctiff_set_string(tif, UInt32(TIFFTAG_SOFTWARE), "aggan") != 0
-        if pageCount > 1 { ok = ok && set16(TIFFTAG_SUBFILETYPE, 0) }
-        if p == 0, let description { ok = ok && ctiff_set_string(tif, UInt32(TIFFTAG_IMAGEDESCRIPTION), description) != 0 }
-        let tile = layout.tileSize
-        // Strips of about 64 KB; tiles as asked.
-        let rowBytes = width * samplesPerPixel * sampleType.bits / 8
-        let rowsPerStrip = max(1, min(height, 65536 / max(rowBytes, 1)))
-        if let tile {
+        if f.pageCount > 1 { ok = ok && set16(TIFFTAG_SUBFILETYPE, 0) }
+        if page == 0, let description = f.description {
+            ok = ok && ctiff_set_string(tif, UInt32(TIFFTAG_IMAGEDESCRIPTION), description) != 0
+        }
+        if let tile = f.layout.tileSize {
             ok = ok && set32(TIFFTAG_TILEWIDTH, tile) && set32(TIFFTAG_TILELENGTH, tile)
         } else {
-            ok = ok && set32(TIFFTAG_ROWSPERSTRIP, rowsPerStrip)
+            ok = ok && set32(TIFFTAG_ROWSPERSTRIP, blockRows)
         }
         guard ok else { throw ImagingError.write(path, messages.reason("libtiff refused a tag")) }
-        let (bw, bh) = tile.map { ($0, $0) } ?? (width, rowsPerStrip)
-        let spp = samplesPerPixel, bytes = sampleType.bits / 8
+    }
+
+    /// Encodes the pending rows (the last `pendingRows` rows up to `row`): one strip, or
+    /// one row of tiles (padded with zeros beyond the image's edge).
+    private func flush() throws {
+        let f = format, w = f.width, spp = f.samplesPerPixel, bytes = f.sampleType.bits / 8
+        let tile = f.layout.tileSize
+        let (bw, bh) = tile.map { ($0, $0) } ?? (w, blockRows)
+        let rows = pendingRows, y0 = row - pendingRows
         var buffer = [UInt8](repeating: 0, count: bw * bh * spp * bytes)
-        let base = p * pageSize
-        for y0 in stride(from: 0, to: height, by: bh) {
-            for x0 in stride(from: 0, to: width, by: bw) {
-                let rows = min(bh, height - y0), cols = min(bw, width - x0)
-                // Tiles beyond the image's edge are padded with zeros.
-                if tile != nil && (rows < bh || cols < bw) { for i in buffer.indices { buffer[i] = 0 } }
-                values.withUnsafeBufferPointer { v in
-                    buffer.withUnsafeMutableBytes { b in
-                        for r in 0..<rows {
-                            for c in 0..<cols {
-                                for k in 0..<spp {
-                                    let x = sampleType.stored(v[base + (k * height + y0 + r) * width + x0 + c])
-                                    let i = (r * bw + c) * spp + k
-                                    switch sampleType {
-                                    case .uint8: b[i] = UInt8(x)
-                                    case .uint16: b.storeBytes(of: UInt16(x), toByteOffset: 2 * i, as: UInt16.self)
-                                    case .float32: b.storeBytes(of: x, toByteOffset: 4 * i, as: Float.self)
-                                    }
+        for x0 in stride(from: 0, to: w, by: bw) {
+            let cols = min(bw, w - x0)
+            if tile != nil && (rows < bh || cols < bw) { for i in buffer.indices { buffer[i] = 0 } }
+            pending.withUnsafeBufferPointer { v in
+                buffer.withUnsafeMutableBytes { b in
+                    for r in 0..<rows {
+                        for c in 0..<cols {
+                            for k in 0..<spp {
+                                let x = f.sampleType.stored(v[(k * blockRows + r) * w + x0 + c])
+                                let i = (r * bw + c) * spp + k
+                                switch f.sampleType {
+                                case .uint8: b[i] = UInt8(x)
+                                case .uint16: b.storeBytes(of: UInt16(x), toByteOffset: 2 * i, as: UInt16.self)
+                                case .float32: b.storeBytes(of: x, toByteOffset: 4 * i, as: Float.self)
                                 }
                             }
                         }
                     }
                 }
-                let written: Int = buffer.withUnsafeMutableBytes { b in
-                    if tile != nil {
-                        return Int(TIFFWriteEncodedTile(tif, TIFFComputeTile(tif, UInt32(x0), UInt32(y0), 0, 0), b.baseAddress, tmsize_t(b.count)))
-                    }
-                    return Int(TIFFWriteEncodedStrip(tif, TIFFComputeStrip(tif, UInt32(y0), 0), b.baseAddress, tmsize_t(rows * bw * spp * bytes)))
-                }
-                guard written >= 0 else { throw ImagingError.write(path, messages.reason("libtiff could not encode the pixels")) }
             }
+            let written: Int = buffer.withUnsafeMutableBytes { b in
+                if tile != nil {
+                    return Int(TIFFWriteEncodedTile(tif, TIFFComputeTile(tif, UInt32(x0), UInt32(y0), 0, 0), b.baseAddress, tmsize_t(b.count)))
+                }
+                return Int(TIFFWriteEncodedStrip(tif, TIFFComputeStrip(tif, UInt32(y0), 0), b.baseAddress, tmsize_t(rows * bw * spp * bytes)))
+            }
+            guard written >= 0 else { throw ImagingError.write(path, messages.reason("libtiff could not encode the pixels")) }
         }
-        guard TIFFWriteDirectory(tif) != 0 else { throw ImagingError.write(path, messages.reason("libtiff could not write page \(p + 1)")) }
+        pendingRows = 0
     }
 }

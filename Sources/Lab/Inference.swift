@@ -58,18 +58,30 @@ public enum PixelMapping {
         guard bitDepth == 8 || bitDepth == 16 else {
             throw InferenceError("bit depth must be 8 or 16, got \(bitDepth)")
         }
-        let top = maxLevel(bitDepth: bitDepth)
         let count = s[1] * s[2] * s[3], start = sample * count
-        var out = [Float](repeating: 0, count: count)
-        t.data.withUnsafeBufferPointer { d in
+        let out = levels(t.data[start..<(start + count)], bitDepth: bitDepth, offset: offset, scale: scale)
+        return try Image(width: s[3], height: s[2], channels: s[1], pixels: out, bitDepth: bitDepth)
+    }
+
+    /// Values in [-1, 1] as samples `level / maxLevel` of `bitDepth`, rounded as
+    /// `image(fromTensor:)` does: what a band of a streamed translation is written as.
+    public static func samples(_ values: ArraySlice<Float>, bitDepth: Int) -> [Float] {
+        levels(values, bitDepth: bitDepth, offset: 1, scale: maxLevel(bitDepth: bitDepth) / 2)
+    }
+
+    /// `round((v + offset) * scale)`, clamped to the bit depth's levels, over its top.
+    private static func levels(_ values: ArraySlice<Float>, bitDepth: Int, offset: Float, scale: Float) -> [Float] {
+        let top = maxLevel(bitDepth: bitDepth)
+        var out = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { d in
             out.withUnsafeMutableBufferPointer { o in
-                for i in 0..<count {
-                    let level = ((d[start + i] + offset) * scale).rounded(.toNearestOrEven)
+                for i in 0..<d.count {
+                    let level = ((d[i] + offset) * scale).rounded(.toNearestOrEven)
                     o[i] = level.isNaN ? 0 : min(max(level, 0), top) / top
                 }
             }
         }
-        return try Image(width: s[3], height: s[2], channels: s[1], pixels: out, bitDepth: bitDepth)
+        return out
     }
 }
 
@@ -279,20 +291,27 @@ public final class ImageTranslator {
         guard x.shape.count == 4, x.shape[0] == 1, x.shape[1] == model.channels else {
             throw InferenceError("cannot translate a tensor of shape \(x.shape) with a model of \(model.channels) channel(s) (needs [1, \(model.channels), H, W])")
         }
-        try tiling.validate()
-        guard tau.isFinite else { throw InferenceError("tau must be a number, got \(tau)") }
-        guard scale > 0, scale.isFinite else { throw InferenceError("scale must be positive, got \(scale)") }
+        try validateSettings()
         return try Tensor.withoutGrad {
             scale == 1 ? try atModelSize(x) : try rescaledTranslation(x)
         }
     }
 
     private func atModelSize(_ x: Tensor) throws -> TensorTranslation {
-        let h = x.shape[2], w = x.shape[3]
-        if h * w <= tiling.maxPixels || (h <= tiling.tileSize && w <= tiling.tileSize) {
-            return try whole(x)
-        }
-        return try tiled(x)
+        isTiled(width: x.shape[3], height: x.shape[2]) ? try tiled(x) : try whole(x)
+    }
+
+    /// Whether an image of this size (at the networks' scale) is translated in tiles:
+    /// more than `tiling.maxPixels` pixels and larger than one tile.
+    public func isTiled(width: Int, height: Int) -> Bool {
+        !(height * width <= tiling.maxPixels || (height <= tiling.tileSize && width <= tiling.tileSize))
+    }
+
+    /// Checks the settings `translate` depends on.
+    func validateSettings() throws {
+        try tiling.validate()
+        guard tau.isFinite else { throw InferenceError("tau must be a number, got \(tau)") }
+        guard scale > 0, scale.isFinite else { throw InferenceError("scale must be positive, got \(scale)") }
     }
 
     /// x resized by `scale` for the networks; A and G(x) resized back (bilinear), then
@@ -347,43 +366,105 @@ public final class ImageTranslator {
     /// Tile by tile, each tile translated whole, blended with linear ramps.
     private func tiled(_ x: Tensor) throws -> TensorTranslation {
         let c = x.shape[1], h = x.shape[2], w = x.shape[3]
-        let ys = tiling.tileStarts(length: h), xs = tiling.tileStarts(length: w)
-        let th = min(tiling.tileSize, h), tw = min(tiling.tileSize, w)
         var att = [Float](repeating: 0, count: h * w)
         var gen = [Float](repeating: 0, count: c * h * w), comp = gen
-        var total = [Float](repeating: 0, count: h * w)
-        for y0 in ys {
-            let wy = tiling.weights(start: y0, length: th, axis: h)
-            for x0 in xs {
-                let wx = tiling.weights(start: x0, length: tw, axis: w)
-                let r = try whole(cropped(x, top: y0, left: x0, height: th, width: tw))
-                let ra = r.attention.data, rg = r.generated.data, rc = r.composite.data
-                for y in 0..<th {
-                    for xx in 0..<tw {
-                        let weight = wy[y] * wx[xx]
-                        let o = (y0 + y) * w + x0 + xx, i = y * tw + xx
-                        total[o] += weight
-                        att[o] += weight * ra[i]
-                        for ch in 0..<c {
-                            gen[ch * h * w + o] += weight * rg[ch * th * tw + i]
-                            comp[ch * h * w + o] += weight * rc[ch * th * tw + i]
-                        }
-                    }
-                }
-            }
-        }
-        for o in 0..<(h * w) {
-            let inv = 1 / total[o]
-            att[o] *= inv
+        let tiles = try tiledRows(height: h, width: w, channels: c, generated: true, band: { _ in (x, 0) }) { band in
+            let n = band.rows.count, o = band.rows.lowerBound * w
+            att.replaceSubrange(o..<(o + n * w), with: band.attention)
             for ch in 0..<c {
-                gen[ch * h * w + o] *= inv
-                comp[ch * h * w + o] *= inv
+                let from = ch * n * w, to = ch * h * w + o
+                gen.replaceSubrange(to..<(to + n * w), with: band.generated[from..<(from + n * w)])
+                comp.replaceSubrange(to..<(to + n * w), with: band.composite[from..<(from + n * w)])
             }
         }
         return TensorTranslation(attention: try Tensor(shape: [1, 1, h, w], data: att),
                                  generated: try Tensor(shape: [1, c, h, w], data: gen),
                                  composite: try Tensor(shape: [1, c, h, w], data: comp),
-                                 tiles: ys.count * xs.count)
+                                 tiles: tiles)
+    }
+
+    /// Finished rows of a tiled translation, blended: planar (channel, row, column).
+    struct TranslatedRows {
+        /// The image rows these are.
+        let rows: Range<Int>
+        /// `rows.count * width` values.
+        let attention: [Float]
+        /// `channels * rows.count * width` values, or none when not asked for.
+        let generated: [Float]
+        let composite: [Float]
+    }
+
+    /// The tiled translation of a `height` x `width` image, one row of tiles at a time,
+    /// so that only one row of tiles is in memory: `band(rows)` returns a [1, C, H', W]
+    /// tensor holding image rows `rows` (the ones a row of tiles covers) and the image
+    /// row its first row is; `emit` receives the finished rows in order, top to bottom,
+    /// each pixel blended from its tiles in the same order and with the same arithmetic
+    /// whatever `band` returns (so a streamed image gives the in-memory result bit for
+    /// bit). Returns the number of tiles.
+    func tiledRows(height h: Int, width w: Int, channels c: Int, generated keepGenerated: Bool,
+                   band: (Range<Int>) throws -> (tensor: Tensor, top: Int),
+                   emit: (TranslatedRows) throws -> Void) throws -> Int {
+        let ys = tiling.tileStarts(length: h), xs = tiling.tileStarts(length: w)
+        let th = min(tiling.tileSize, h), tw = min(tiling.tileSize, w)
+        // Sums over image rows [lo, lo + th): the only rows tiles still add to.
+        var lo = 0
+        var att = [Float](repeating: 0, count: th * w), total = att
+        var comp = [Float](repeating: 0, count: c * th * w)
+        var gen = keepGenerated ? comp : []
+        // Rows [lo, end) are complete: blended, handed on, and the sums moved up.
+        func finish(upTo end: Int) throws {
+            let n = end - lo
+            guard n > 0 else { return }
+            var a = [Float](repeating: 0, count: n * w)
+            var g = [Float](repeating: 0, count: keepGenerated ? c * n * w : 0), m = [Float](repeating: 0, count: c * n * w)
+            for o in 0..<(n * w) {
+                let inv = 1 / total[o]
+                a[o] = att[o] * inv
+                for ch in 0..<c {
+                    if keepGenerated { g[ch * n * w + o] = gen[ch * th * w + o] * inv }
+                    m[ch * n * w + o] = comp[ch * th * w + o] * inv
+                }
+            }
+            try emit(TranslatedRows(rows: lo..<end, attention: a, generated: g, composite: m))
+            func shift(_ buffer: inout [Float], planes: Int) {
+                for p in 0..<planes {
+                    let base = p * th * w
+                    buffer.withUnsafeMutableBufferPointer { b in
+                        for i in 0..<((th - n) * w) { b[base + i] = b[base + n * w + i] }
+                        for i in ((th - n) * w)..<(th * w) { b[base + i] = 0 }
+                    }
+                }
+            }
+            shift(&att, planes: 1)
+            shift(&total, planes: 1)
+            shift(&comp, planes: c)
+            if keepGenerated { shift(&gen, planes: c) }
+            lo = end
+        }
+        for y0 in ys {
+            try finish(upTo: y0)
+            let (x, top) = try band(y0..<(y0 + th))
+            let wy = tiling.weights(start: y0, length: th, axis: h)
+            for x0 in xs {
+                let wx = tiling.weights(start: x0, length: tw, axis: w)
+                let r = try whole(cropped(x, top: y0 - top, left: x0, height: th, width: tw))
+                let ra = r.attention.data, rg = r.generated.data, rc = r.composite.data
+                for y in 0..<th {
+                    for xx in 0..<tw {
+                        let weight = wy[y] * wx[xx]
+                        let o = (y0 - lo + y) * w + x0 + xx, i = y * tw + xx
+                        total[o] += weight
+                        att[o] += weight * ra[i]
+                        for ch in 0..<c {
+                            if keepGenerated { gen[ch * th * w + o] += weight * rg[ch * th * tw + i] }
+                            comp[ch * th * w + o] += weight * rc[ch * th * tw + i]
+                        }
+                    }
+                }
+            }
+        }
+        try finish(upTo: h)
+        return ys.count * xs.count
     }
 }
 
@@ -500,9 +581,12 @@ extension ImageTranslator {
     ///   - warning: called at most once per run, when colour inputs are converted to
     ///     gray for a 1-channel model.
     ///   - progress: called after each item is written.
+    ///
+    /// Large TIFFs are read, translated and written band by band (`streamedReader`,
+    /// `translateStreamed`), with the same result.
     public func run(_ plan: TranslationPlan, bitDepth: Int? = nil, read: ReadOptions = ReadOptions(),
                     warning: (String) -> Void = { _ in },
-                    progress: (TranslationPlan.Item, TranslatedImage) -> Void = { _, _ in }) throws {
+                    progress: (TranslationPlan.Item, TranslationSummary) -> Void = { _, _ in }) throws {
         if let bitDepth, bitDepth != 8 && bitDepth != 16 {
             throw InferenceError("bit depth must be 8 or 16, got \(bitDepth)")
         }
@@ -513,6 +597,15 @@ extension ImageTranslator {
         }
         var warned = false
         for item in plan.items {
+            if let reader = try streamedReader(for: item, read: read) {
+                let summary = try translateStreamed(reader, to: item.output, attention: item.attention)
+                if !warned, summary.conversion == .luminance {
+                    warning("colour input (first: '\(item.input)') converted to gray by luminance for a 1-channel model; colour is lost")
+                    warned = true
+                }
+                progress(item, summary)
+                continue
+            }
             let loaded = try LoadedImage(path: item.input, options: read)
             if item.format == .png && loaded.planes.count > 1 {
                 throw InferenceError("cannot write '\(item.output)': '\(item.input)' has \(loaded.planes.count) planes (\(loaded.tiff?.planeAxes.description ?? "")) and a PNG holds one; use --format tiff")
@@ -547,7 +640,9 @@ extension ImageTranslator {
                     try source.attention.write(maps, to: path)
                 }
             }
-            if let last = results.last { progress(item, last) }
+            if let last = results.last {
+                progress(item, TranslationSummary(tiles: last.tiles, conversion: last.conversion, streamed: false))
+            }
         }
     }
 }

@@ -79,7 +79,7 @@ enum ScaleChoice: ExpressibleByArgument, Equatable {
 
 /// `--axes`, `--channel`, `--normalize`: how commands that read images read TIFF files.
 struct TIFFOptions: ParsableArguments {
-    @Option(help: "Axes of multi-page TIFF files whose metadata does not state them: CYX, TYX or ZYX (never guessed).")
+    @Option(help: "Axes of multi-page TIFF files whose metadata does not state them, slowest first: CYX, TYX, ZYX, or two with the size of the first, e.g. C2ZYX (never guessed).")
     var axes: String?
     @Option(help: "Channel of multi-channel TIFF files: an index from 0 or a channel name.")
     var channel: String?

@@ -76,13 +76,44 @@ final class StackTests: XCTestCase {
         options.channel = "1"
         XCTAssertEqual(try LoadedImage(path: path, options: options).planes, [z.planes[1]])
         options.axes = "TZYX"
-        assertImagingError(.axesNeeded, containing: "one page axis") { try LoadedImage(path: path, options: options) }
+        assertImagingError(.axesNeeded, containing: "give the size of every page axis but one") {
+            try LoadedImage(path: path, options: options)
+        }
         // Axes that contradict the file's metadata are refused.
         options = none
         options.axes = "ZYX"
         options.channel = "0"
         assertImagingError(.axesNeeded, containing: "metadata, which says CYX") {
             try LoadedImage(path: TIFFFixtures.path("ome-cyx.ome.tif"), options: options)
+        }
+    }
+
+    /// Two page axes without metadata: `--axes C2TYX` (channel slowest) or `TC2YX`
+    /// (channel fastest), the unsized axis from the page count.
+    func testTwoPageAxesFromTheCommandLine() throws {
+        let dir = try makeTempDirectory(self)
+        let path = dir + "/six.tif"
+        let (w, h) = (TIFFFixtures.width, TIFFFixtures.height), n = w * h
+        let values = TIFFFixtures.expected(.uint16, pages: 6, samples: 1)
+        try TIFFStack(width: w, height: h, samplesPerPixel: 1, sampleType: .uint16, pageCount: 6, values: values).write(to: path)
+        func page(_ p: Int) -> [Float] { Array(values[(p * n)..<((p + 1) * n)]) }
+        for (axes, pages) in [("C2TYX", [3, 4, 5]), ("TC2YX", [1, 3, 5]), ("T3C2YX", [1, 3, 5]), ("c2tyx", [3, 4, 5])] {
+            let loaded = try LoadedImage(path: path, options: ReadOptions(axes: axes, channel: "1", normalization: .none))
+            XCTAssertEqual(loaded.planeNames, ["t0", "t1", "t2"], axes)
+            XCTAssertEqual(loaded.planes.map { $0.pixels.map { ($0 * 65535).rounded() } }, pages.map(page), axes)
+            XCTAssertEqual(loaded.tiff?.planeAxes.description, "TYX")
+            XCTAssertEqual(loaded.tiff.map { [$0.ome?.sizeC, $0.ome?.sizeT, $0.ome?.sizeZ] }, [1, 3, 1])
+        }
+        let tz = try LoadedImage(path: path, options: ReadOptions(axes: "T2ZYX", normalization: .none))
+        XCTAssertEqual(tz.planeNames, ["t0_z0", "t0_z1", "t0_z2", "t1_z0", "t1_z1", "t1_z2"])
+        XCTAssertEqual(tz.tiff.map { [$0.ome?.sizeT, $0.ome?.sizeZ] }, [2, 3])
+        for (axes, message) in [("CTYX", "every page axis but one"), ("C4TYX", "a multiple of 4 pages, the file has 6"),
+                                ("C2T2YX", "describes 4 pages"), ("CCYX", "each at most once"), ("C0TYX", "at least 1"),
+                                ("2CTYX", "page axes are C, T and Z"), ("C7YX", "describes 7 pages"),
+                                ("C70YX", "more than the file's 6 pages")] {
+            assertImagingError(.axesNeeded, containing: message) {
+                try LoadedImage(path: path, options: ReadOptions(axes: axes, channel: "0"))
+            }
         }
     }
 
