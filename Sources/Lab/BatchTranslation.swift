@@ -368,6 +368,8 @@ private final class StopFlag: @unchecked Sendable {
 /// An item between the stages: read, translated, or already decided.
 private enum Staged: Sendable {
     case read(BatchItem, LoadedImage)
+    /// A large TIFF, read, translated and written band by band in the translate stage.
+    case streamed(BatchItem)
     case translated(BatchItem, [TranslatedImage], depth: Int, tiff: TIFFSource?)
     case finished(BatchOutcome)
 }
@@ -398,12 +400,16 @@ extension ImageTranslator {
         let stop = StopFlag()
         let summary = LockedSummary()
         let folders = FolderMaker()
+        let (scale, tiling) = (self.scale, self.tiling)
         @Sendable func readStage(_ item: BatchItem) -> Staged {
             switch BatchDecision.decide(item, settings: settings, force: force) {
             case .skip: return .finished(BatchOutcome(item: item, status: .skipped, reason: nil, tiles: 0))
             case .refuse(let reason): return .finished(BatchOutcome(item: item, status: .failed, reason: reason, tiles: 0))
             case .translate:
                 do {
+                    if try Self.streamedReader(input: item.input, format: item.format, read: read, scale: scale, tiling: tiling) != nil {
+                        return .streamed(item)
+                    }
                     return .read(item, try LoadedImage(path: item.input, options: read))
                 } catch {
                     return .finished(BatchOutcome(item: item, status: .failed, reason: "\(error)", tiles: 0))
@@ -412,6 +418,25 @@ extension ImageTranslator {
         }
         var warned = false
         func translateStage(_ staged: Staged) -> Staged {
+            if case .streamed(let item) = staged {
+                do {
+                    try folders.make(item.output)
+                    var summary: TranslationSummary?
+                    try writeRecorded(item, settings: settings) {
+                        guard let reader = try streamedReader(input: item.input, format: item.format, read: read) else {
+                            throw InferenceError("cannot read '\(item.input)': it changed while the batch ran")
+                        }
+                        summary = try translateStreamed(reader, to: item.output, attention: item.attention)
+                    }
+                    if !warned, summary?.conversion == .luminance {
+                        warning("colour input (first: '\(item.input)') converted to gray by luminance for a 1-channel model; colour is lost")
+                        warned = true
+                    }
+                    return .finished(BatchOutcome(item: item, status: .done, reason: nil, tiles: summary?.tiles ?? 1))
+                } catch {
+                    return .finished(BatchOutcome(item: item, status: .failed, reason: "\(error)", tiles: 0))
+                }
+            }
             guard case .read(let item, let loaded) = staged else { return staged }
             func failed(_ reason: String) -> Staged {
                 .finished(BatchOutcome(item: item, status: .failed, reason: reason, tiles: 0))
@@ -440,7 +465,7 @@ extension ImageTranslator {
             let outcome: BatchOutcome
             switch staged {
             case .finished(let o): outcome = o
-            case .read(let item, _):  // not reached: every read item is translated first
+            case .read(let item, _), .streamed(let item):  // not reached: the translate stage finishes both
                 outcome = BatchOutcome(item: item, status: .failed, reason: "internal error: not translated", tiles: 0)
             case .translated(let item, let results, let depth, let tiff):
                 do {
@@ -528,10 +553,29 @@ private final class FolderMaker: @unchecked Sendable {
 /// record as `done` with their sizes.
 private func writeOutputs(_ item: BatchItem, _ results: [TranslatedImage], depth: Int, tiff: TIFFSource?,
                           channels: Int, settings: BatchSettings) throws {
+    try writeRecorded(item, settings: settings) {
+        try writeFiles(item, results, depth: depth, tiff: tiff, channels: channels)
+    }
+}
+
+/// The record as `writing`, then `write` (which writes the item's outputs), then the
+/// record as `done` with the outputs' sizes.
+private func writeRecorded(_ item: BatchItem, settings: BatchSettings, _ write: () throws -> Void) throws {
     guard let input = stamp(item.input) else { throw InferenceError("cannot read '\(item.input)': it disappeared") }
     var record = BatchRecord(state: "writing", settings: settings, input: item.input, inputSize: input.size,
                              inputModified: input.modified, outputs: [:])
     try record.write(to: item.record)
+    try write()
+    for path in [item.output] + (item.attention.map { [$0] } ?? []) {
+        guard let size = stamp(path)?.size else { throw InferenceError("cannot read back '\(path)' after writing it") }
+        record.outputs[fileName(path)] = size
+    }
+    record.state = "done"
+    try record.write(to: item.record)
+}
+
+/// The outputs of an item translated in memory, as `ImageTranslator.run` writes them.
+private func writeFiles(_ item: BatchItem, _ results: [TranslatedImage], depth: Int, tiff: TIFFSource?, channels: Int) throws {
     switch item.format {
     case .png:
         try results[0].output.writePNG(to: item.output, bitDepth: depth)
@@ -547,10 +591,4 @@ private func writeOutputs(_ item: BatchItem, _ results: [TranslatedImage], depth
             try source.attention.write(maps, to: path)
         }
     }
-    for path in [item.output] + (item.attention.map { [$0] } ?? []) {
-        guard let size = stamp(path)?.size else { throw InferenceError("cannot read back '\(path)' after writing it") }
-        record.outputs[fileName(path)] = size
-    }
-    record.state = "done"
-    try record.write(to: item.record)
 }

@@ -171,6 +171,11 @@ func cropped(_ x: Tensor, top: Int, left: Int, height: Int, width: Int) throws -
 /// Overlapping tiles are blended with linear ramps of `overlap` pixels, which hides
 /// seams. Images of at most `maxPixels` pixels are translated whole.
 public struct TilingOptions: Sendable, Equatable, Codable {
+    /// Whether an image of this size is translated in tiles.
+    public func tiles(width: Int, height: Int) -> Bool {
+        !(height * width <= maxPixels || (height <= tileSize && width <= tileSize))
+    }
+
     /// Images with more pixels than this (width x height) are tiled.
     public var maxPixels: Int
     /// Side of a square tile: a multiple of 4, at least `ImageTranslator.minimumSide`.
@@ -303,9 +308,7 @@ public final class ImageTranslator {
 
     /// Whether an image of this size (at the networks' scale) is translated in tiles:
     /// more than `tiling.maxPixels` pixels and larger than one tile.
-    public func isTiled(width: Int, height: Int) -> Bool {
-        !(height * width <= tiling.maxPixels || (height <= tiling.tileSize && width <= tiling.tileSize))
-    }
+    public func isTiled(width: Int, height: Int) -> Bool { tiling.tiles(width: width, height: height) }
 
     /// Checks the settings `translate` depends on.
     func validateSettings() throws {

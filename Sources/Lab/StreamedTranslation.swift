@@ -24,9 +24,19 @@ extension ImageTranslator {
     /// inputs or outputs, images translated whole and rescaled models (the resizing
     /// takes the whole image) go through memory.
     public func streamedReader(for item: TranslationPlan.Item, read: ReadOptions) throws -> TIFFBandReader? {
-        guard item.format == .tiff, ImageFileKind(path: item.input) == .tiff, scale == 1 else { return nil }
-        let reader = try TIFFBandReader(path: item.input, options: read)
-        return isTiled(width: reader.width, height: reader.height) ? reader : nil
+        try streamedReader(input: item.input, format: item.format, read: read)
+    }
+
+    /// The same for an input path and the output's format.
+    func streamedReader(input: String, format: ImageFileKind, read: ReadOptions) throws -> TIFFBandReader? {
+        try Self.streamedReader(input: input, format: format, read: read, scale: scale, tiling: tiling)
+    }
+
+    static func streamedReader(input: String, format: ImageFileKind, read: ReadOptions, scale: Double,
+                               tiling: TilingOptions) throws -> TIFFBandReader? {
+        guard format == .tiff, ImageFileKind(path: input) == .tiff, scale == 1 else { return nil }
+        let reader = try TIFFBandReader(path: input, options: read)
+        return tiling.tiles(width: reader.width, height: reader.height) ? reader : nil
     }
 
     /// Translates every plane of `reader` in tiles and writes the result to `output` (and

@@ -82,6 +82,14 @@ final class StreamedTranslationTests: XCTestCase {
             let streamed = try XCTUnwrap(F.fileBytes(item.output)), expected = try XCTUnwrap(F.fileBytes(reference))
             XCTAssertEqual(streamed, expected, "\(name): output bytes")
             XCTAssertEqual(F.fileBytes(try XCTUnwrap(item.attention)), F.fileBytes(referenceMaps), "\(name): attention bytes")
+            // `aggan translate`'s batch path streams it too (its translate stage), to the same bytes.
+            let batch = try BatchPlan(inputs: [input], outputDirectory: dir.appendingPathComponent("batch-" + name).path,
+                                      attentionMaps: true)
+            let settings = BatchSettings(checkpoint: "test", translator: translator, format: nil, bitDepth: nil,
+                                         attentionMaps: true, read: read)
+            XCTAssertEqual(try translator.runBatch(batch, settings: settings, read: read), BatchSummary(done: 1), name)
+            XCTAssertEqual(F.fileBytes(batch.items[0].output), expected, "\(name): batch output bytes")
+            XCTAssertEqual(F.fileBytes(try XCTUnwrap(batch.items[0].attention)), F.fileBytes(referenceMaps), "\(name): batch attention")
             // Not a trivial agreement: the model changed the image.
             let back = try TIFFStack(file: item.output), original = try TIFFStack(file: input)
             XCTAssertEqual(back.sampleType, type)
