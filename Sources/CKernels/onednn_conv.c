@@ -208,12 +208,6 @@ int aggan_conv_backward_weights(const aggan_conv *k, const float *src, const flo
     return call(k, k->bwd_weights_pd, k->bwd_weights, kinds, queries, src, diff_dst, diff_weights);
 }
 
-const char *aggan_conv_implementation(const aggan_conv *k) {
-    const char *name = NULL;
-    if (dnnl_primitive_desc_query(k->fwd_pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success) return "unknown";
-    return name;
-}
-
 const char *aggan_cpu_isa(void) {
     switch (dnnl_get_effective_cpu_isa()) {
     case dnnl_cpu_isa_sse41: return "SSE4.1";

@@ -554,7 +554,8 @@ private final class FolderMaker: @unchecked Sendable {
 private func writeOutputs(_ item: BatchItem, _ results: [TranslatedImage], depth: Int, tiff: TIFFSource?,
                           channels: Int, settings: BatchSettings) throws {
     try writeRecorded(item, settings: settings) {
-        try writeFiles(item, results, depth: depth, tiff: tiff, channels: channels)
+        try writeTranslated(results, format: item.format, output: item.output, attention: item.attention, depth: depth,
+                            tiff: tiff, channels: channels)
     }
 }
 
@@ -574,21 +575,3 @@ private func writeRecorded(_ item: BatchItem, settings: BatchSettings, _ write: 
     try record.write(to: item.record)
 }
 
-/// The outputs of an item translated in memory, as `ImageTranslator.run` writes them.
-private func writeFiles(_ item: BatchItem, _ results: [TranslatedImage], depth: Int, tiff: TIFFSource?, channels: Int) throws {
-    switch item.format {
-    case .png:
-        try results[0].output.writePNG(to: item.output, bitDepth: depth)
-        if let path = item.attention { try results[0].attention.writePNG(to: path, bitDepth: depth) }
-    case .tiff:
-        let source = tiff ?? TIFFSource.plain(bitDepth: depth, channels: channels)
-        try source.write(results.map(\.output), to: item.output)
-        if let path = item.attention {
-            let maps = try results.map { r in
-                try Image(width: r.attention.width, height: r.attention.height, channels: 1,
-                          pixels: r.attentionValues, bitDepth: 16)
-            }
-            try source.attention.write(maps, to: path)
-        }
-    }
-}

@@ -626,26 +626,33 @@ extension ImageTranslator {
                     throw InferenceError("cannot translate '\(item.input)': \(error)")
                 }
             }
-            switch item.format {
-            case .png:
-                let result = results[0]
-                let depth = bitDepth ?? loaded.planes[0].bitDepth
-                try result.output.writePNG(to: item.output, bitDepth: depth)
-                if let path = item.attention { try result.attention.writePNG(to: path, bitDepth: depth) }
-            case .tiff:
-                let source = loaded.tiff ?? TIFFSource.plain(bitDepth: bitDepth ?? loaded.planes[0].bitDepth, channels: model.channels)
-                try source.write(results.map(\.output), to: item.output)
-                if let path = item.attention {
-                    let maps = try results.map { r in
-                        try Image(width: r.attention.width, height: r.attention.height, channels: 1,
-                                  pixels: r.attentionValues, bitDepth: 16)
-                    }
-                    try source.attention.write(maps, to: path)
-                }
-            }
+            try writeTranslated(results, format: item.format, output: item.output, attention: item.attention,
+                                depth: bitDepth ?? loaded.planes[0].bitDepth, tiff: loaded.tiff, channels: model.channels)
             if let last = results.last {
                 progress(item, TranslationSummary(tiles: last.tiles, conversion: last.conversion, streamed: false))
             }
+        }
+    }
+}
+
+/// Writes the translations of an input's planes to `output` (and the attention maps to
+/// `attention`): a PNG of the first plane at `depth` bits, or a TIFF of the input's kind
+/// (`tiff`, else a plain one of `depth` bits) with every plane.
+func writeTranslated(_ results: [TranslatedImage], format: ImageFileKind, output: String, attention: String?,
+                     depth: Int, tiff: TIFFSource?, channels: Int) throws {
+    switch format {
+    case .png:
+        try results[0].output.writePNG(to: output, bitDepth: depth)
+        if let attention { try results[0].attention.writePNG(to: attention, bitDepth: depth) }
+    case .tiff:
+        let source = tiff ?? TIFFSource.plain(bitDepth: depth, channels: channels)
+        try source.write(results.map(\.output), to: output)
+        if let attention {
+            let maps = try results.map { r in
+                try Image(width: r.attention.width, height: r.attention.height, channels: 1,
+                          pixels: r.attentionValues, bitDepth: 16)
+            }
+            try source.attention.write(maps, to: attention)
         }
     }
 }

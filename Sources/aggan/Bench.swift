@@ -92,7 +92,9 @@ struct Bench: ParsableCommand {
         print("losses " + losses.terms.map { "\($0.rawValue)=\(String(format: "%.4f", $1))" }.joined(separator: " "))
         let tr = stats(times)
         print(String(format: "train ms/iter: median=%.2f min=%.2f max=%.2f (n=%d, warmup %d)", tr.median, tr.min, tr.max, iters, warmup))
-        print(String(format: "train convolution GFLOP/iter=%.2f  GFLOP/s at the median=%.1f", flops / 1e9, flops / tr.median / 1e6))
+        let peak = Compute.sgemmGFLOPS()
+        print(String(format: "train convolution GFLOP/iter=%.2f  GFLOP/s at the median=%.1f (%.0f %% of the sgemm peak %.1f at %d threads)",
+                     flops / 1e9, flops / tr.median / 1e6, 100 * flops / tr.median / 1e6 / peak, peak, Compute.threads))
         let n = inferIters ?? max(20, iters)
         var inferTimes: [Double] = []
         try Tensor.withoutGrad {
@@ -112,7 +114,7 @@ struct BenchOps: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-ops",
         abstract: "The machine's sgemm peak and each convolution layer's GFLOP/s by both paths.",
-        discussion: "Runs one training iteration of the model given (the `paper` preset at 256 px and B3's defaults unless told) to find its convolution layers, then times one image's forward, backward-data and backward-weights passes of each layer by im2col + GEMM (columns) and by oneDNN's primitives, and marks the path conv2d takes.")
+        discussion: "Runs one training iteration of the model the preset and options give, to find its convolution layers, then times one image's forward, backward-data and backward-weights passes of each layer by im2col + GEMM (columns) and by oneDNN's primitives, and marks the path conv2d takes. docs/PERFORMANCE.md runs it as `--preset paper --size 256 --ngf 32 --blocks 9 --ndf 64` (B3).")
 
     @OptionGroup var model: ModelOptions
     @Option(help: "Image channels (1 or 3).") var channels: Int = 3
@@ -131,7 +133,7 @@ struct BenchOps: ParsableCommand {
         let s = smoothImage(size: config.imageSize, channels: config.channels, seed: 1)
         let t = smoothImage(size: config.imageSize, channels: config.channels, seed: 2)
         _ = try trainer.step(s, t, guide: try trainer.benchmarkGuide(s, t))
-        print("config size=\(config.imageSize) ngf=\(config.ngf) blocks=\(config.blocks) ndf=\(config.ndf); layers by input channels, GFLOP/s of forward / backward data / backward weights")
+        print("config size=\(config.imageSize) ngf=\(config.ngf) blocks=\(config.blocks) ndf=\(config.ndf); layers by FLOPs, GFLOP/s of forward / backward data / backward weights")
         let layers = ConvolutionCount.geometries.keys.sorted { ($0.flops, $0.channels) > ($1.flops, $1.channels) }
         for g in layers {
             var line = String(format: "%-30@", g.description as NSString)

@@ -41,8 +41,6 @@ aggan_conv *aggan_conv_get(long c, long h, long w, long o, long kh, long kw, lon
 int aggan_conv_forward(const aggan_conv *conv, const float *src, const float *weights, float *dst);
 int aggan_conv_backward_data(const aggan_conv *conv, const float *diff_dst, const float *weights, float *diff_src);
 int aggan_conv_backward_weights(const aggan_conv *conv, const float *src, const float *diff_dst, float *diff_weights);
-// The name of the forward primitive's implementation (e.g. "jit:avx512_core").
-const char *aggan_conv_implementation(const aggan_conv *conv);
 // The instruction set oneDNN's kernels use on this CPU (e.g. "AVX-512").
 const char *aggan_cpu_isa(void);
 
