@@ -35,8 +35,9 @@ cp -r "$WORK/run" "$WORK/side"
 AGGAN_TEST_DUMP_BATCHES="$WORK/batches" "$AGGAN" "${TRAIN[@]}" --resume "$WORK/side" --max-steps 22 \
     --checkpoint-every 1 > "$WORK/aggan-side.log" 2>&1
 
-# Weights to 3e-3 (AGGAN_TORCH_WEIGHT_TOLERANCE): every network but G_ST agrees to 1e-4; at step
-# 20 a G_ST ReLU input 9e-6 from zero falls on the other side in aggan's float32 (see CHANGELOG).
+# Weights to 3e-3 (AGGAN_TORCH_WEIGHT_TOLERANCE): float32 rounding, amplified by Adam on the
+# instance-norm shifts (near zero this early) and by ReLU inputs within 1e-5 of zero, moves
+# some weights by up to 2e-3 of their size (see CHANGELOG); the rest agree to 1e-4.
 echo "torch-continue: one PyTorch step against aggan's (losses, pools, metadata to 1e-4; weights to ${AGGAN_TORCH_WEIGHT_TOLERANCE:-3e-3})"
 status=0
 for pair in "run 19 20" "side 20 21" "side 21 22"; do
