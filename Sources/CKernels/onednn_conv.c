@@ -99,6 +99,24 @@ static dnnl_memory_t memory(const dnnl_memory_desc_t *md, void *user) {
     return m;
 }
 
+// Copies `from` into `to` (the same tensor in another memory format).
+static int reorder(dnnl_memory_t from, dnnl_memory_t to, dnnl_stream_t stream) {
+    const dnnl_memory_desc_t *from_md, *to_md;
+    dnnl_memory_get_memory_desc(from, &from_md);
+    dnnl_memory_get_memory_desc(to, &to_md);
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_primitive_t r = NULL;
+    int ok = dnnl_reorder_primitive_desc_create(&rpd, from_md, engine, to_md, engine, NULL) == dnnl_success &&
+             dnnl_primitive_create(&r, rpd) == dnnl_success;
+    if (ok) {
+        dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+        ok = dnnl_primitive_execute(r, stream, 2, args) == dnnl_success;
+    }
+    if (r) dnnl_primitive_destroy(r);
+    if (rpd) dnnl_primitive_desc_destroy(rpd);
+    return ok;
+}
+
 // One argument of a call: the caller's plain buffer, and the memory the primitive reads or
 // writes (the same buffer when oneDNN chose the plain layout, else a blocked copy).
 struct argument {
@@ -114,37 +132,12 @@ static int argument(struct argument *a, const dnnl_memory_desc_t *inner, long d0
     if (!(a->user = memory(&md, (void *)data))) return 0;
     if (dnnl_memory_desc_equal(&md, inner)) { a->inner = a->user; return 1; }
     if (!(a->inner = memory(inner, NULL))) return 0;
-    if (!read) return 1;
-    dnnl_primitive_desc_t rpd = NULL;
-    dnnl_primitive_t r = NULL;
-    int ok = dnnl_reorder_primitive_desc_create(&rpd, &md, engine, inner, engine, NULL) == dnnl_success &&
-             dnnl_primitive_create(&r, rpd) == dnnl_success;
-    if (ok) {
-        dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, a->user}, {DNNL_ARG_TO, a->inner}};
-        ok = dnnl_primitive_execute(r, stream, 2, args) == dnnl_success;
-    }
-    if (r) dnnl_primitive_destroy(r);
-    if (rpd) dnnl_primitive_desc_destroy(rpd);
-    return ok;
+    return !read || reorder(a->user, a->inner, stream);
 }
 
 // Copies an argument's blocked result back into the caller's plain buffer.
 static int write_back(struct argument *a, dnnl_stream_t stream) {
-    if (a->inner == a->user) return 1;
-    const dnnl_memory_desc_t *from, *to;
-    dnnl_memory_get_memory_desc(a->inner, &from);
-    dnnl_memory_get_memory_desc(a->user, &to);
-    dnnl_primitive_desc_t rpd = NULL;
-    dnnl_primitive_t r = NULL;
-    int ok = dnnl_reorder_primitive_desc_create(&rpd, from, engine, to, engine, NULL) == dnnl_success &&
-             dnnl_primitive_create(&r, rpd) == dnnl_success;
-    if (ok) {
-        dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, a->inner}, {DNNL_ARG_TO, a->user}};
-        ok = dnnl_primitive_execute(r, stream, 2, args) == dnnl_success;
-    }
-    if (r) dnnl_primitive_destroy(r);
-    if (rpd) dnnl_primitive_desc_destroy(rpd);
-    return ok;
+    return a->inner == a->user || reorder(a->inner, a->user, stream);
 }
 
 static void release(struct argument *a) {
