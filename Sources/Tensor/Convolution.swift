@@ -58,7 +58,7 @@ func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int, padding
     return Tensor(op: op, shape: [n, o, oh, ow], data: out, parents: b.map { [x, w, $0] } ?? [x, w], reads: [x, w]) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: oh * ow)) }
         guard x.requiresGrad || w.requiresGrad else { return }
-        ConvolutionCount.add(flops * Double((x.requiresGrad ? 1 : 0) + (w.requiresGrad ? 1 : 0)))
+        ConvolutionCount.addBackward(flops, x, w)
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)  // the kernel adds into it
         var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)          // written by the first image
         var work = uninitializedFloats(k.backwardWorkFloats(inputGrad: x.requiresGrad))
@@ -137,7 +137,7 @@ func upsampledConv3x3(_ x: Tensor, weight w: Tensor, bias b: Tensor?) -> Tensor 
     return Tensor(op: "conv2d", shape: [n, o, 2 * h, 2 * wd], data: out, parents: parents, reads: [x]) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: outPlane)) }
         guard x.requiresGrad || w.requiresGrad else { return }
-        ConvolutionCount.add(flops * Double((x.requiresGrad ? 1 : 0) + (w.requiresGrad ? 1 : 0)))
+        ConvolutionCount.addBackward(flops, x, w)
         var dx = [Float](repeating: 0, count: x.requiresGrad ? x.count : 0)
         var dStacked = [Float](repeating: 0, count: w.requiresGrad ? stacked.count : 0)
         var dz = [Float](repeating: 0, count: 4 * o * g.cols)  // positions no parity uses stay 0
@@ -232,7 +232,7 @@ public func convTranspose2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stri
     return Tensor(op: op, shape: [n, cout, oh, ow], data: out, parents: parents, reads: [x, w]) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: cout, plane: oh * ow)) }
         guard x.requiresGrad || w.requiresGrad else { return }
-        ConvolutionCount.add(flops * Double((x.requiresGrad ? 1 : 0) + (w.requiresGrad ? 1 : 0)))
+        ConvolutionCount.addBackward(flops, x, w)
         var dx = uninitializedFloats(x.requiresGrad ? x.count : 0)  // sgemm with beta 0
         var dw = uninitializedFloats(w.requiresGrad ? w.count : 0)
         var gcol = uninitializedFloats(g.rows * g.cols)

@@ -74,21 +74,37 @@ public func timeConvolution(_ geometry: ConvolutionGeometry, method: Convolution
 
 /// FLOPs of the convolutions run since the process started (forward and backward passes,
 /// twice the multiply-adds of each layer as written: an upsampled convolution counts the
-/// 3x3 kernel on the upsampled image, whatever the folded path does), and the geometries
-/// of the conv2d layers that can take either path, for `aggan bench` and `bench-ops`.
+/// 3x3 kernel on the upsampled image, whatever the folded path does), for `aggan bench`,
+/// and the geometries of the conv2d layers that can take either path, for `bench-ops`.
 public enum ConvolutionCount {
     static let flopTotal = Atomic<Int>(0)
+    static let recording = Atomic<Bool>(false)
     static let layers = Mutex<[ConvolutionGeometry: Int]>([:])
 
     /// FLOPs so far.
     public static var flops: Double { Double(flopTotal.load(ordering: .relaxed)) }
 
-    /// The geometries seen so far (input after padding and upsampling) and how many forward passes each ran.
-    public static var geometries: [ConvolutionGeometry: Int] { layers.withLock { $0 } }
+    /// Runs `body` and returns the geometries of the conv2d layers it ran (input after
+    /// padding and upsampling) and how many forward passes each ran. Outside such a call
+    /// nothing is recorded, so training and translation pay no lock for it.
+    public static func layers(of body: () throws -> Void) rethrows -> [ConvolutionGeometry: Int] {
+        layers.withLock { $0 = [:] }
+        recording.store(true, ordering: .relaxed)
+        defer { recording.store(false, ordering: .relaxed) }
+        try body()
+        return layers.withLock { $0 }
+    }
 
     static func add(_ flops: Double) { flopTotal.add(Int(flops), ordering: .relaxed) }
 
+    /// Adds the backward passes of a layer of `flops` per pass: one per input that needs
+    /// its gradient.
+    static func addBackward(_ flops: Double, _ x: Tensor, _ w: Tensor) {
+        add(flops * Double((x.requiresGrad ? 1 : 0) + (w.requiresGrad ? 1 : 0)))
+    }
+
     static func saw(_ g: Window, outputs: Int) {
+        guard recording.load(ordering: .relaxed) else { return }
         let key = ConvolutionGeometry(channels: g.channels, outputs: outputs, height: g.height, width: g.width, kernel: g.kh,
                                       stride: g.stride, padding: g.pad)
         layers.withLock { $0[key, default: 0] += 1 }

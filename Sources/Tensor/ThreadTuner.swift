@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Picks the thread count of a loop of like iterations (training steps) by timing them,
 /// for `--threads auto`. With the cores to itself, a step at 2 threads is the faster; when
 /// another process keeps a core busy, every parallel region waits for the thread that
@@ -32,6 +34,16 @@ public struct ThreadTuner: Sendable {
         current = counts[0]
         probe = Array(repeating: .infinity, count: counts.count)
         if counts.count == 1 { probing = false; chosen = counts[0] }
+    }
+
+    /// Runs one iteration at `current` threads (`Compute.setThreads`), times it and
+    /// records the time.
+    public mutating func run<T>(_ iteration: () throws -> T) rethrows -> T {
+        Compute.setThreads(current)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try iteration()
+        record(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        return result
     }
 
     /// Records the seconds the last iteration took at `current` threads; `current` is then

@@ -266,13 +266,9 @@ public final class Engine: @unchecked Sendable {
         }
         let pair = try data.next(withGuide: trainer.config.guidesAttention)
         try BatchDump.write(step: trainer.step + 1, s: pair.s, t: pair.t, guide: pair.guide)
-        let started = DispatchTime.now().uptimeNanoseconds
-        let losses = try trainer.step(pair.s, pair.t, guide: pair.guide)
-        if options.adaptiveThreads {
-            let threads = threadTuner.current
-            threadTuner.record(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-            if threadTuner.current != threads { Compute.setThreads(threadTuner.current) }
-        }
+        let losses = options.adaptiveThreads
+            ? try threadTuner.run { try trainer.step(pair.s, pair.t, guide: pair.guide) }
+            : try trainer.step(pair.s, pair.t, guide: pair.guide)
         if pendingSteps > 0 { pendingSteps -= 1 }
         lastLosses = losses
         let attention = trainer.config.baseline ? nil : trainer.lastAttention.map { AttentionPair(s: $0.st, t: $0.ts) }

@@ -79,9 +79,9 @@ struct Bench: ParsableCommand {
         var used: [Int: Int] = [:]
         for i in 0..<(warmup + iters) {
             let before = ConvolutionCount.flops
-            if threads.adaptive { Compute.setThreads(tuner.current) }
-            let ms = try milliseconds { losses = try trainer.step(s, t, guide: guide) }
-            if threads.adaptive { tuner.record(ms / 1000) }
+            let ms = try milliseconds {
+                losses = threads.adaptive ? try tuner.run { try trainer.step(s, t, guide: guide) } : try trainer.step(s, t, guide: guide)
+            }
             if i >= warmup { times.append(ms); used[Compute.threads, default: 0] += 1 }
             flops = ConvolutionCount.flops - before
         }
@@ -132,9 +132,10 @@ struct BenchOps: ParsableCommand {
         let trainer = try Trainer(config: config)
         let s = smoothImage(size: config.imageSize, channels: config.channels, seed: 1)
         let t = smoothImage(size: config.imageSize, channels: config.channels, seed: 2)
-        _ = try trainer.step(s, t, guide: try trainer.benchmarkGuide(s, t))
+        let guide = try trainer.benchmarkGuide(s, t)
+        let geometries = try ConvolutionCount.layers { _ = try trainer.step(s, t, guide: guide) }
         print("config size=\(config.imageSize) ngf=\(config.ngf) blocks=\(config.blocks) ndf=\(config.ndf); layers by FLOPs, GFLOP/s of forward / backward data / backward weights")
-        let layers = ConvolutionCount.geometries.keys.sorted { ($0.flops, $0.channels) > ($1.flops, $1.channels) }
+        let layers = geometries.keys.sorted { ($0.flops, $0.channels) > ($1.flops, $1.channels) }
         for g in layers {
             var line = String(format: "%-30@", g.description as NSString)
             for method in ConvolutionMethod.allCases {
