@@ -59,7 +59,7 @@ test: deps
 # own build takes several minutes.
 tsan: deps
 	OMP_NUM_THREADS=1 AGGAN_MAX_THREADS=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan \
-	    --filter 'EngineTests|DashboardAppTests'
+	    --filter 'EngineTests|DashboardAppTests|BatchTranslationTests'
 
 # A new run folder each time (runs/demo-<time>); continue one with
 # `.build/release/aggan train --resume runs/demo-<time>`.

@@ -8,6 +8,7 @@ import Basics
 import Dispatch
 import Foundation
 import Imaging
+import Tensor
 
 // MARK: - Plan
 
@@ -362,7 +363,17 @@ private final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-    func set() { lock.lock(); value = true; lock.unlock() }
+    func set() { _ = setFirst() }
+    /// Sets the flag; true for the call that set it.
+    func setFirst() -> Bool { lock.lock(); defer { lock.unlock() }; let first = !value; value = true; return first }
+}
+
+/// The translator shared by the batch's translating threads. They only read it: the
+/// forward pass reads the weights and records no graph; the settings are not changed
+/// while `runBatch` runs (it is a method of the translator, so its caller is inside it).
+private final class SharedTranslator: @unchecked Sendable {
+    let translator: ImageTranslator
+    init(_ translator: ImageTranslator) { self.translator = translator }
 }
 
 /// An item between the stages: read, translated, or already decided.
@@ -380,18 +391,26 @@ extension ImageTranslator {
     /// attention map and record atomically (see `BatchRecord`). Outputs are written as
     /// `run` writes them.
     ///
-    /// With `pipeline`, inputs are read on one thread and outputs written on another
-    /// while this thread translates, at most two items waiting between stages (so
-    /// memory is bounded); without it, one item at a time on this thread. The bytes
-    /// written are the same.
+    /// With `pipeline`, inputs are read on one thread and outputs written (in order) on
+    /// another while `workers = min(threads, items)` threads translate one file each
+    /// (with `threads / workers` compute threads each: one, unless there are fewer files
+    /// than threads). A small image is not translated faster by a second OpenMP thread,
+    /// but two images on one thread each are. The stages share `workers` slots and
+    /// compute only while holding one, so the cores are never oversubscribed: with
+    /// small images reading and writing take a slot, with large ones a second
+    /// translation does. At most `workers + 4` items are read and not yet written, so
+    /// memory is bounded. Without `pipeline`, one item at a time on this thread at its
+    /// thread count. A file's bytes do not depend on the way it was translated (the
+    /// kernels give the same bits at every thread count).
     ///
     /// - Parameters:
+    ///   - threads: compute threads of the whole batch (with `pipeline`).
     ///   - warning: called at most once, when colour inputs are converted to gray.
     ///   - report: called once per item, in order, on one thread at a time; returning
     ///     false stops the batch (items after it are neither written nor reported).
     public func runBatch(_ plan: BatchPlan, settings: BatchSettings, force: Bool = false, bitDepth: Int? = nil,
-                         read: ReadOptions = ReadOptions(), pipeline: Bool = true,
-                         warning: (String) -> Void = { _ in },
+                         read: ReadOptions = ReadOptions(), pipeline: Bool = true, threads: Int = Compute.threads,
+                         warning: @escaping @Sendable (String) -> Void = { _ in },
                          report: @escaping @Sendable (BatchOutcome) -> Bool = { _ in true }) throws -> BatchSummary {
         if let bitDepth, bitDepth != 8 && bitDepth != 16 {
             throw InferenceError("bit depth must be 8 or 16, got \(bitDepth)")
@@ -416,22 +435,26 @@ extension ImageTranslator {
                 }
             }
         }
-        var warned = false
-        func translateStage(_ staged: Staged) -> Staged {
+        let warned = StopFlag()  // set once the colour warning is given
+        let shared = SharedTranslator(self)
+        @Sendable func warnOnce(_ input: String) {
+            if warned.setFirst() {
+                warning("colour input (first: '\(input)') converted to gray by luminance for a 1-channel model; colour is lost")
+            }
+        }
+        @Sendable func translateStage(_ staged: Staged) -> Staged {
+            let translator = shared.translator
             if case .streamed(let item) = staged {
                 do {
                     try folders.make(item.output)
                     var summary: TranslationSummary?
                     try writeRecorded(item, settings: settings) {
-                        guard let reader = try streamedReader(input: item.input, format: item.format, read: read) else {
+                        guard let reader = try translator.streamedReader(input: item.input, format: item.format, read: read) else {
                             throw InferenceError("cannot read '\(item.input)': it changed while the batch ran")
                         }
-                        summary = try translateStreamed(reader, to: item.output, attention: item.attention)
+                        summary = try translator.translateStreamed(reader, to: item.output, attention: item.attention)
                     }
-                    if !warned, summary?.conversion == .luminance {
-                        warning("colour input (first: '\(item.input)') converted to gray by luminance for a 1-channel model; colour is lost")
-                        warned = true
-                    }
+                    if summary?.conversion == .luminance { warnOnce(item.input) }
                     return .finished(BatchOutcome(item: item, status: .done, reason: nil, tiles: summary?.tiles ?? 1))
                 } catch {
                     return .finished(BatchOutcome(item: item, status: .failed, reason: "\(error)", tiles: 0))
@@ -447,12 +470,9 @@ extension ImageTranslator {
             var results: [TranslatedImage] = []
             do {
                 for image in loaded.planes {
-                    if !warned, try image.conversion(toChannels: model.channels) == .luminance {
-                        warning("colour input (first: '\(item.input)') converted to gray by luminance for a 1-channel model; colour is lost")
-                        warned = true
-                    }
+                    if try image.conversion(toChannels: translator.model.channels) == .luminance { warnOnce(item.input) }
                     // TIFF outputs take 16-bit levels; the source's type is restored on writing.
-                    results.append(try translate(image, bitDepth: item.format == .tiff ? 16 : bitDepth))
+                    results.append(try translator.translate(image, bitDepth: item.format == .tiff ? 16 : bitDepth))
                 }
             } catch {
                 return failed("cannot translate '\(item.input)': \(error)")
@@ -490,28 +510,74 @@ extension ImageTranslator {
             }
             return summary.value
         }
-        let toTranslate = BoundedChannel<Staged>(capacity: 2)
-        let toWrite = BoundedChannel<Staged>(capacity: 2)
-        let group = DispatchGroup()
         let items = plan.items
-        DispatchQueue.global().async(group: group) {
-            for item in items {
+        let workers = max(1, min(threads, items.count))
+        let workerThreads = max(1, threads / workers)
+        let toTranslate = BoundedChannel<(Int, Staged)>(capacity: 2)
+        let toWrite = BoundedChannel<(Int, Staged)>(capacity: 2)
+        // Tickets bound the items read and not yet written: the writer waits for them in
+        // order, so the others wait in its queue.
+        let tickets = DispatchSemaphore(value: workers + 4)
+        // Every stage computes while it holds a slot, so at most `workers` threads compute at
+        // once: small images leave a slot to reading and writing, large ones to a second
+        // translation (measured in docs/PERFORMANCE.md).
+        let cpu = DispatchSemaphore(value: workers)
+        let group = DispatchGroup(), translating = DispatchGroup()
+        startThread(group) {
+            for (index, item) in items.enumerated() {
+                tickets.wait()
                 if stop.isSet { break }
-                toTranslate.send(readStage(item))
+                cpu.wait()
+                let staged = readStage(item)
+                cpu.signal()
+                toTranslate.send((index, staged))
             }
             toTranslate.close()
         }
-        DispatchQueue.global().async(group: group) {
-            while let staged = toWrite.receive() { writeStage(staged) }
+        for _ in 0..<workers {
+            startThread(translating) {
+                Compute.setThreads(workerThreads)
+                while let (index, staged) = toTranslate.receive() {
+                    // After a stop, pass items on untranslated so the writer's order and
+                    // the reader's tickets still advance; the writer drops them.
+                    if stop.isSet { toWrite.send((index, staged)); continue }
+                    cpu.wait()
+                    let translated = translateStage(staged)
+                    cpu.signal()
+                    toWrite.send((index, translated))
+                }
+            }
         }
-        while let staged = toTranslate.receive() {
-            // After a stop, drain without translating so the reader is never left waiting.
-            if !stop.isSet { toWrite.send(translateStage(staged)) }
+        startThread(group) {
+            var waiting: [Int: Staged] = [:]
+            var next = 0
+            while let (index, staged) = toWrite.receive() {
+                waiting[index] = staged
+                while let staged = waiting.removeValue(forKey: next) {
+                    cpu.wait()
+                    writeStage(staged)
+                    cpu.signal()
+                    next += 1
+                    tickets.signal()
+                }
+            }
         }
+        translating.wait()
         toWrite.close()
         group.wait()
         return summary.value
     }
+}
+
+/// Runs `body` on a thread of its own, inside `group`. The batch's stages wait on each
+/// other most of the time; Dispatch's pool has as many threads as cores and would hold
+/// back a stage while two others wait.
+private func startThread(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
+    group.enter()
+    Thread {
+        body()
+        group.leave()
+    }.start()
 }
 
 /// The summary counted on the writing thread, read at the end.

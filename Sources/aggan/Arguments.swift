@@ -26,7 +26,7 @@ extension GraphicsMode: ExpressibleByArgument {}
 /// the calling thread (the engine sizes it on its own queue from `EngineOptions`).
 struct ThreadOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Compute threads: a number, or auto (the default).",
-                               discussion: "auto: train and bench time their steps at every count from all the cores halving down to 1, keep the fastest, and time them again every 100 steps or when steps slow down (another process on a core makes 2 threads slower than 1); the other commands use all the cores."))
+                               discussion: "auto: train and bench time their steps at every count from all the cores halving down to 1, keep the fastest, and time them again every 100 steps or when steps slow down (another process on a core makes 2 threads slower than 1); the other commands use all the cores (translate: that many files at once, one thread each)."))
     var threads: ThreadCount = .auto
 
     /// The fixed count, or all the cores for auto.

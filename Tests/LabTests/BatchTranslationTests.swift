@@ -110,13 +110,14 @@ final class BatchTranslationTests: XCTestCase {
         let translator = ImageTranslator(model: model)
         let settings = BatchSettings(checkpoint: try fileDigest(checkpoint), translator: translator, format: nil,
                                      bitDepth: nil, attentionMaps: true, read: ReadOptions())
+        // Three files translated at once (three threads of one compute thread each), on any machine.
         func run(_ output: String, pipeline: Bool = true, force: Bool = false, settings: BatchSettings? = nil,
                  stopAtFailure: Bool = false) throws -> (BatchSummary, [BatchOutcome]) {
             let plan = try BatchPlan(inputs: [input], outputDirectory: output, recursive: true, attentionMaps: true)
             let seen = OutcomeList()
             let summary = try translator.runBatch(plan, settings: settings ?? BatchSettings(
                 checkpoint: try fileDigest(checkpoint), translator: translator, format: nil, bitDepth: nil,
-                attentionMaps: true, read: ReadOptions()), force: force, pipeline: pipeline, report: { outcome in
+                attentionMaps: true, read: ReadOptions()), force: force, pipeline: pipeline, threads: 3, report: { outcome in
                 seen.append(outcome)
                 return !(stopAtFailure && outcome.status == .failed)
             })
@@ -131,8 +132,9 @@ final class BatchTranslationTests: XCTestCase {
         XCTAssertTrue(failure.contains(input + "/p1/f2.png"), failure)
         XCTAssertEqual(try tree(a).count, 15)  // 5 outputs, 5 attention maps, 5 records
 
-        // The same bytes one file at a time on one thread.
-        _ = try run(b, pipeline: false)
+        // The same bytes, reported in the same order, one file at a time on this thread.
+        let (_, sequential) = try run(b, pipeline: false)
+        XCTAssertEqual(sequential.map(\.item.relative), outcomes.map(\.item.relative))
         XCTAssertEqual(try tree(a), try tree(b))
 
         // A rerun skips; an unfinished record, a missing or truncated output is redone.
