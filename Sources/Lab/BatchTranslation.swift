@@ -526,7 +526,8 @@ extension ImageTranslator {
         startThread(group) {
             for (index, item) in items.enumerated() {
                 tickets.wait()
-                if stop.isSet { break }
+                // (Dispatch traps when a semaphore goes below its start value at the end.)
+                if stop.isSet { tickets.signal(); break }
                 cpu.wait()
                 let staged = readStage(item)
                 cpu.signal()

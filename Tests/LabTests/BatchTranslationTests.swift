@@ -112,12 +112,12 @@ final class BatchTranslationTests: XCTestCase {
                                      bitDepth: nil, attentionMaps: true, read: ReadOptions())
         // Three files translated at once (three threads of one compute thread each), on any machine.
         func run(_ output: String, pipeline: Bool = true, force: Bool = false, settings: BatchSettings? = nil,
-                 stopAtFailure: Bool = false) throws -> (BatchSummary, [BatchOutcome]) {
+                 stopAtFailure: Bool = false, threads: Int = 3) throws -> (BatchSummary, [BatchOutcome]) {
             let plan = try BatchPlan(inputs: [input], outputDirectory: output, recursive: true, attentionMaps: true)
             let seen = OutcomeList()
             let summary = try translator.runBatch(plan, settings: settings ?? BatchSettings(
                 checkpoint: try fileDigest(checkpoint), translator: translator, format: nil, bitDepth: nil,
-                attentionMaps: true, read: ReadOptions()), force: force, pipeline: pipeline, threads: 3, report: { outcome in
+                attentionMaps: true, read: ReadOptions()), force: force, pipeline: pipeline, threads: threads, report: { outcome in
                 seen.append(outcome)
                 return !(stopAtFailure && outcome.status == .failed)
             })
@@ -169,6 +169,26 @@ final class BatchTranslationTests: XCTestCase {
         XCTAssertEqual(stopped, BatchSummary(done: 1, skipped: 0, failed: 1, stopped: true))
         XCTAssertEqual(seen.count, 2)
         XCTAssertEqual(try tree(c).keys.sorted(), ["p1/.f0.png.aggan.json", "p1/f0.png", "p1/f0_attention.png"])
+    }
+
+    /// A batch that stops early while its reader waits for room (16 files, at most 5 held
+    /// with one thread) ends cleanly: the reader gives its turn back (Dispatch traps on a
+    /// semaphore left below its start value) and nothing after the stop is written.
+    func testABatchStoppedWhileItsReaderWaitsEndsCleanly() throws {
+        let dir = try F.folder(self)
+        let input = try screen(dir, count: 16)
+        let checkpoint = try F.checkpoint(in: dir)
+        let translator = ImageTranslator(model: try Checkpoint.loadModel(checkpoint).model)
+        let settings = BatchSettings(checkpoint: try fileDigest(checkpoint), translator: translator, format: nil,
+                                     bitDepth: nil, attentionMaps: false, read: ReadOptions())
+        let output = dir.path + "/out"
+        let plan = try BatchPlan(inputs: [input], outputDirectory: output, recursive: true)
+        try Data("not a png".utf8).write(to: URL(fileURLWithPath: plan.items[1].input))
+        for threads in [1, 2] {
+            let summary = try translator.runBatch(plan, settings: settings, threads: threads, report: { $0.status != .failed })
+            XCTAssertEqual(summary, BatchSummary(done: threads == 1 ? 1 : 0, skipped: threads == 1 ? 0 : 1, failed: 1, stopped: true))
+            XCTAssertEqual(try tree(output).keys.filter { !$0.hasPrefix("p1/.") }.sorted(), [plan.items[0].relative])
+        }
     }
 
     func testTemporaryFilesOfThisShardAreSweptOthersKept() throws {
