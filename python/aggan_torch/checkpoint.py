@@ -104,10 +104,12 @@ def load_checkpoint(path: str):
     return model, config, tensors, meta
 
 
-def resume(path: str, device="cpu") -> tuple[Trainer, dict]:
+def resume(path: str, device="cpu", dtype=torch.float32) -> tuple[Trainer, dict]:
     """A trainer in the state a training checkpoint holds: model, moments and step counts,
-    pools, pool stream, step, tau and attention average. Returns it and the metadata."""
+    pools, pool stream, step, tau and attention average. Returns it and the metadata.
+    `dtype` float64 runs the same state in double precision (check_step's reference)."""
     model, config, tensors, meta = load_checkpoint(path)
+    model.to(dtype)
 
     def fail(reason):
         return CheckpointError(f"cannot load checkpoint '{path}': {reason}")
@@ -130,8 +132,8 @@ def resume(path: str, device="cpu") -> tuple[Trainer, dict]:
             m, v = tensors.get(f"{prefix}.{name}.m"), tensors.get(f"{prefix}.{name}.v")
             if m is None or v is None or m.numel() != p.numel() or v.numel() != p.numel():
                 raise fail(f"optimiser state for '{name}' is missing or has the wrong size")
-            opt.m[k] = m.reshape(p.shape).to(trainer.device).clone()
-            opt.v[k] = v.reshape(p.shape).to(trainer.device).clone()
+            opt.m[k] = m.reshape(p.shape).to(trainer.device, dtype).clone()
+            opt.v[k] = v.reshape(p.shape).to(trainer.device, dtype).clone()
             opt.steps[k] = int(steps[key][k])
     for pool, prefix, size in ((trainer.pool_st, "pool.st", sizes[0]), (trainer.pool_ts, "pool.ts", sizes[1])):
         pool.items = []
@@ -139,14 +141,14 @@ def resume(path: str, device="cpu") -> tuple[Trainer, dict]:
             f, mk = tensors.get(f"{prefix}.{i}.fake"), tensors.get(f"{prefix}.{i}.mask")
             if f is None or mk is None:
                 raise fail(f"pool entry {prefix}.{i} is missing or malformed")
-            pool.items.append((f.to(trainer.device).clone(), mk.to(trainer.device).clone()))
+            pool.items.append((f.to(trainer.device, dtype).clone(), mk.to(trainer.device, dtype).clone()))
     if trainer.schedule.keeps_attention_average(step):
         trainer.average = []
         for name, p in model.attention_parameters():
             a = tensors.get(f"average.{name}")
             if a is None or a.numel() != p.numel():
                 raise fail(f"the attention average for '{name}' is missing or has the wrong size")
-            trainer.average.append(a.reshape(p.shape).to(trainer.device).clone())
+            trainer.average.append(a.reshape(p.shape).to(trainer.device, dtype).clone())
     else:
         trainer.average = None
     trainer.rng = SplitMix64(rng)
@@ -156,8 +158,8 @@ def resume(path: str, device="cpu") -> tuple[Trainer, dict]:
     return trainer, meta
 
 
-def state_tensors(trainer: Trainer) -> dict:
-    """Everything a training checkpoint holds as named float32 CPU tensors."""
+def state_tensors(trainer: Trainer, dtype=torch.float32) -> dict:
+    """Everything a training checkpoint holds as named CPU tensors (float32 unless `dtype`)."""
     out = {k: v for k, v in trainer.model.state_dict().items()}
     for prefix, opt in (("optim.g", trainer.opt_g), ("optim.d", trainer.opt_d)):
         for k, (name, _) in enumerate(opt.params):
@@ -170,7 +172,7 @@ def state_tensors(trainer: Trainer) -> dict:
     if trainer.average is not None:
         for (name, _), a in zip(trainer.model.attention_parameters(), trainer.average):
             out[f"average.{name}"] = a
-    return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in out.items()}
+    return {k: v.detach().to("cpu", dtype).contiguous() for k, v in out.items()}
 
 
 def safetensors_bytes(tensors: dict, metadata: dict) -> bytes:
