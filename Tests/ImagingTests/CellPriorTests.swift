@@ -1,4 +1,4 @@
-import Imaging
+@testable import Imaging
 import XCTest
 
 /// The cell prior: Otsu's threshold over a domain, the cells' side, the stain feature.
@@ -27,15 +27,44 @@ final class CellPriorTests: XCTestCase {
     func testBrightCellsOnADarkBackground() throws {
         let (image, truth) = try disks(cell: [0.8], background: [0.1])
         let prior = try CellPrior(measuring: [image])
-        XCTAssertEqual(prior.feature, .gray)
+        XCTAssertEqual(prior.feature, .contrast)
         XCTAssertTrue(prior.cellsAbove)
-        XCTAssertGreaterThan(prior.threshold, 0.1)
-        XCTAssertLessThanOrEqual(prior.threshold, 0.8)
+        XCTAssertGreaterThan(prior.threshold, 0.5, "above the local background")
+        XCTAssertLessThanOrEqual(prior.threshold, 0.5 + 0.7)
         XCTAssertGreaterThan(iou(prior.mask(image), truth), 0.8, "the smoothed prior covers the disks")
         XCTAssertEqual(prior.cellFraction, Double(truth.reduce(0, +)) / 1024, accuracy: 0.05)
         // Two disks of radius 5 (81 pixels each): about 10 px across.
         XCTAssertEqual(try XCTUnwrap(prior.medianDiameter), 10.2, accuracy: 1.5)
         XCTAssertTrue(prior.summary.contains("px across"), prior.summary)
+    }
+
+    /// Uneven illumination: the background rises from 0.1 on the left to 0.3 on the right,
+    /// with the same cell (+0.2) on each side. One threshold on the gray level takes the
+    /// bright side or misses the dim cell; the level above the local background finds both.
+    /// (A ramp much steeper than the cells' contrast defeats both: the blur's mirrored
+    /// borders fold it.)
+    func testContrastFindsADimCellBesideABrightField() throws {
+        let w = 64, n = w * w
+        var pixels = [Float](repeating: 0, count: n), truth = [Float](repeating: 0, count: n)
+        for y in 0..<w {
+            for x in 0..<w {
+                let (cx, cy) = x < w / 2 ? (16, 32) : (48, 32)
+                let inside = (x - cx) * (x - cx) + (y - cy) * (y - cy) <= 36
+                truth[y * w + x] = inside ? 1 : 0
+                pixels[y * w + x] = 0.1 + 0.2 * Float(x) / Float(w - 1) + (inside ? 0.2 : 0)
+            }
+        }
+        let image = try Image(width: w, height: w, channels: 1, pixels: pixels)
+        let prior = try CellPrior(measuring: [image])
+        XCTAssertEqual(prior.feature, .contrast)
+        XCTAssertGreaterThan(iou(prior.mask(image), truth), 0.7)
+        let mask = prior.mask(image)
+        XCTAssertGreaterThan(mask[32 * w + 16], 0, "the dim cell")
+        XCTAssertGreaterThan(mask[32 * w + 48], 0, "the bright cell")
+        let gray = CellPrior.split([image], .gray)
+        let plain = CellPrior(feature: .gray, threshold: gray.threshold, cellsAbove: gray.cellsAbove, cellFraction: gray.fraction)
+        XCTAssertLessThan(iou(plain.mask(image), truth), 0.5, "one gray threshold fails here")
+        XCTAssertTrue(prior.summary.contains("gray - background"), prior.summary)
     }
 
     func testDarkCellsOnABrightBackgroundAreTheMinority() throws {
