@@ -107,8 +107,17 @@ sleep "0.$((RANDOM % 10))"
 kill -9 "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
 N1=$(count)
 [ "$N1" -ge 60 ] && [ "$N1" -lt 199 ] && pass "first kill after $N1 outputs" || fail "first kill after $N1 outputs"
+# Stops the batch (SIGSTOP) while a temporary file is there, so the kill cannot come just
+# after its rename; 1 (the batch continued) when the file was renamed before the stop.
+stopped_half_written() {
+    [ "$(count)" -ge 110 ] && [ -n "$(temporary)" ] || return 1
+    kill -STOP "$PID" 2>/dev/null
+    [ -n "$(temporary)" ] && return 0
+    kill -CONT "$PID" 2>/dev/null
+    return 1
+}
 start 100
-if wait_for '[ "$(count)" -ge 110 ] && [ -n "$(temporary)" ]'; then
+if wait_for stopped_half_written; then
     HALF="$(temporary)"
     kill -9 "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
     pass "second kill after $(count) outputs, '$(basename "$HALF")' half written"
