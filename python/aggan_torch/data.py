@@ -180,12 +180,17 @@ def rescaled(x: torch.Tensor, factor: float) -> torch.Tensor:
 
 HEMATOXYLIN = (1.8748, -0.0658, -0.6009)
 BINS = 256
+# The sigma of the Gaussian taken as a gray image's local background (feature "contrast").
+BACKGROUND = 20.0
 
 
 def prior_values(x: torch.Tensor, feature: str) -> torch.Tensor:
-    """The smoothed feature in [0, 1] per pixel, [H, W] float32."""
-    if feature == "gray":
+    """The smoothed feature in [0, 1] per pixel, [H, W] float32: the gray level, the gray
+    level above its local background plus 0.5 ("contrast"), or the hematoxylin density."""
+    if feature in ("gray", "contrast"):
         plane = x[0:1] if x.shape[0] == 1 else to_channels(x, 1)
+        if feature == "contrast":
+            plane = torch.clamp(plane - gaussian_blur(plane, BACKGROUND) + 0.5, 0, 1)
     else:
         od = sum(HEMATOXYLIN[c] * -torch.log10(torch.clamp(x[c], min=1.0 / 255)) for c in range(3))
         plane = torch.clamp(od / 2, 0, 1).unsqueeze(0)
@@ -238,7 +243,7 @@ class CellPrior:
     stain feature, Otsu's threshold over the domain, the minority side as the cells."""
 
     def __init__(self, images: list[torch.Tensor]):
-        self.feature = "hematoxylin" if images[0].shape[0] == 3 else "gray"
+        self.feature = "hematoxylin" if images[0].shape[0] == 3 else "contrast"
         hist = torch.zeros(BINS, dtype=torch.float64)
         for x in images:
             v = prior_values(x, self.feature)
