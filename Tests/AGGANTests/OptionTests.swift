@@ -28,7 +28,8 @@ final class OptionTests: XCTestCase {
         XCTAssertFalse(paper.attentionGuideBalance)
         XCTAssertEqual(tiny.tau, 0.5)
         XCTAssertTrue(tiny.freezeAttention)
-        XCTAssertEqual([tiny.attentionPrior, tiny.attentionSparsity, tiny.identityWeight], [0, 0, 0])
+        XCTAssertEqual([tiny.attentionPrior, tiny.attentionSparsity], [0, 0])
+        XCTAssertEqual(tiny.identityWeight, 5)
     }
 
     /// A config.json or checkpoint written before the options existed decodes to their
