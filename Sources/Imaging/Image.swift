@@ -81,6 +81,10 @@ public struct Image: Sendable, Equatable {
         pixels[(c * planeSize)..<((c + 1) * planeSize)]
     }
 
+    /// The pixels, the image given up: when nothing else shares them (see
+    /// `toTensor(channels:)`), the caller may change them without a copy.
+    public consuming func takePixels() -> [Float] { pixels }
+
     /// A copy of this image's geometry and depth with other pixels (same count).
     func with(pixels newPixels: [Float]) -> Image {
         Image(unchecked: width, height, channels, newPixels, bitDepth)

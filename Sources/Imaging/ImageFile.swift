@@ -272,7 +272,8 @@ public final class TIFFBandReader {
     /// Opens `path` and reads its headers and metadata (no pixels yet). Throws what
     /// `LoadedImage(path:options:)` throws for a TIFF, except for the total size.
     public init(path: String, options: ReadOptions = ReadOptions()) throws {
-        reader = try TIFFReader(file: path)
+        // Not mapped: the bands read would stay resident (see `TIFFReader.init(file:mapped:)`).
+        reader = try TIFFReader(file: path, mapped: false)
         selection = try StackSelection(description: reader.description, pageCount: reader.pageCount,
                                        samplesPerPixel: reader.samplesPerPixel, path: path, options: options)
         self.path = path

@@ -223,11 +223,16 @@ public final class TIFFReader {
 
     /// Opens `path` and reads every page's header (no pixels). Throws what
     /// `TIFFStack(file:)` throws, except for the total size.
-    public init(file path: String) throws {
+    ///
+    /// `mapped`: libtiff may memory-map the file (its default, quick for whole reads).
+    /// A band-by-band read of a large file passes false: the pages of a mapped file
+    /// that have been touched count in the process's resident memory, so reading a
+    /// 200 MB file through a map ends with 200 MB resident, however small the bands.
+    public init(file path: String, mapped: Bool = true) throws {
         _ = Silence.done
         try checkReadable(path)
         let messages = Messages()
-        guard let tif = ctiff_open(path, "r", messages.pointer, maxLibTIFFAllocation) else {
+        guard let tif = ctiff_open(path, mapped ? "r" : "rm", messages.pointer, maxLibTIFFAllocation) else {
             throw ImagingError.read(path, .corruptTIFF, messages.reason("not a readable TIFF file"))
         }
         var formats: [PageFormat] = []

@@ -397,13 +397,16 @@ public final class ImageTranslator {
         let composite: [Float]
     }
 
+    /// The most rows `tiledRows` hands to its `emit` at a time.
+    static let emittedRows = 16
+
     /// The tiled translation of a `height` x `width` image, one row of tiles at a time,
     /// so that only one row of tiles is in memory: `band(rows)` returns a [1, C, H', W]
     /// tensor holding image rows `rows` (the ones a row of tiles covers) and the image
     /// row its first row is; `emit` receives the finished rows in order, top to bottom,
-    /// each pixel blended from its tiles in the same order and with the same arithmetic
-    /// whatever `band` returns (so a streamed image gives the in-memory result bit for
-    /// bit). Returns the number of tiles.
+    /// at most `emittedRows` at a time, each pixel blended from its tiles in the same
+    /// order and with the same arithmetic whatever `band` returns (so a streamed image
+    /// gives the in-memory result bit for bit). Returns the number of tiles.
     func tiledRows(height h: Int, width w: Int, channels c: Int, generated keepGenerated: Bool,
                    band: (Range<Int>) throws -> (tensor: Tensor, top: Int),
                    emit: (TranslatedRows) throws -> Void) throws -> Int {
@@ -414,21 +417,26 @@ public final class ImageTranslator {
         var att = [Float](repeating: 0, count: th * w), total = att
         var comp = [Float](repeating: 0, count: c * th * w)
         var gen = keepGenerated ? comp : []
-        // Rows [lo, end) are complete: blended, handed on, and the sums moved up.
+        // Rows [lo, end) are complete: blended, handed on `emittedRows` at a time (so
+        // that what is handed on stays small beside the sums), and the sums moved up.
         func finish(upTo end: Int) throws {
             let n = end - lo
             guard n > 0 else { return }
-            var a = [Float](repeating: 0, count: n * w)
-            var g = [Float](repeating: 0, count: keepGenerated ? c * n * w : 0), m = [Float](repeating: 0, count: c * n * w)
-            for o in 0..<(n * w) {
-                let inv = 1 / total[o]
-                a[o] = att[o] * inv
-                for ch in 0..<c {
-                    if keepGenerated { g[ch * n * w + o] = gen[ch * th * w + o] * inv }
-                    m[ch * n * w + o] = comp[ch * th * w + o] * inv
+            for first in stride(from: 0, to: n, by: Self.emittedRows) {
+                let k = min(Self.emittedRows, n - first)
+                var a = [Float](repeating: 0, count: k * w)
+                var g = [Float](repeating: 0, count: keepGenerated ? c * k * w : 0), m = [Float](repeating: 0, count: c * k * w)
+                for j in 0..<(k * w) {
+                    let o = first * w + j
+                    let inv = 1 / total[o]
+                    a[j] = att[o] * inv
+                    for ch in 0..<c {
+                        if keepGenerated { g[ch * k * w + j] = gen[ch * th * w + o] * inv }
+                        m[ch * k * w + j] = comp[ch * th * w + o] * inv
+                    }
                 }
+                try emit(TranslatedRows(rows: (lo + first)..<(lo + first + k), attention: a, generated: g, composite: m))
             }
-            try emit(TranslatedRows(rows: lo..<end, attention: a, generated: g, composite: m))
             func shift(_ buffer: inout [Float], planes: Int) {
                 for p in 0..<planes {
                     let base = p * th * w

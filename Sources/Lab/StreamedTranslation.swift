@@ -17,6 +17,14 @@ public struct TranslationSummary: Sendable {
     public let streamed: Bool
 }
 
+/// What `ImageTranslator.translateStreamed` tells its `trace`: the rows it holds.
+public enum StreamedRows: Sendable, Equatable {
+    /// Input rows `rows` of plane `plane` were read (one row of tiles' band).
+    case read(plane: Int, rows: Range<Int>)
+    /// Finished rows `rows` of plane `plane` were handed to the writer.
+    case written(plane: Int, rows: Range<Int>)
+}
+
 extension ImageTranslator {
     /// The reader that translates `item` band by band, or nil when it is translated in
     /// memory. Streamed: a TIFF input written as a TIFF whose planes are tiled
@@ -42,13 +50,19 @@ extension ImageTranslator {
     /// Translates every plane of `reader` in tiles and writes the result to `output` (and
     /// the attention maps to `attention`) as `TIFFSource.write` would, a band of rows at a
     /// time: the file's bytes are those of the in-memory path. Memory holds one row of
-    /// tiles of the input and of the sums (about `tileSize` x width x (5 + 3 channels)
-    /// floats) and the network's activations for one tile; percentiles come from a
-    /// histogram pass over the file first. Files appear atomically at the end.
+    /// tiles of the input (its band becomes the tensor without a copy) and of the sums
+    /// (about `tileSize` x width x (2 + 2 channels) floats), the finished rows on their
+    /// way to the file (`emittedRows` at a time) and the network's activations for one
+    /// tile; the file is read without a memory map, and percentiles come from a histogram
+    /// pass over it first. Files appear atomically at the end.
+    ///
+    /// `trace`, for tests, hears of every band read and every group of finished rows
+    /// handed to the writer (at most `emittedRows` at a time).
     ///
     /// - Throws: `ImagingError` or `InferenceError` naming the file; nothing is left at
     ///   `output` or `attention` for a file that fails.
-    public func translateStreamed(_ reader: TIFFBandReader, to output: String, attention: String? = nil) throws -> TranslationSummary {
+    public func translateStreamed(_ reader: TIFFBandReader, to output: String, attention: String? = nil,
+                                  trace: ((StreamedRows) -> Void)? = nil) throws -> TranslationSummary {
         try validateSettings()
         let source = try reader.source()
         let c = model.channels, w = reader.width, h = reader.height
@@ -61,8 +75,11 @@ extension ImageTranslator {
                     try tiledRows(height: h, width: w, channels: c, generated: false, band: { rows in
                         let image = try reader.band(plane: plane, rows: rows)
                         conversion = try image.conversion(toChannels: c)
-                        return (try image.toTensor(channels: c), rows.lowerBound)
+                        trace?(.read(plane: plane, rows: rows))
+                        // Handed over: the band becomes the tensor without a copy.
+                        return (try (consume image).toTensor(channels: c), rows.lowerBound)
                     }, emit: { band in
+                        trace?(.written(plane: plane, rows: band.rows))
                         // TIFF outputs take 16-bit levels, as in `run`; the source's type is restored on writing.
                         try out(band.rows.count, PixelMapping.samples(band.composite[...], bitDepth: 16)[...])
                         try maps(band.rows.count, band.attention[...])

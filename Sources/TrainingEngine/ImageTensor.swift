@@ -8,13 +8,17 @@ extension Image {
     ///
     /// A gray image is replicated into 3 channels; a colour image is converted to gray by
     /// luminance when `channels` is 1: ask `conversion(toChannels:)` to learn which.
-    public func toTensor(channels: Int) throws -> Tensor {
-        let source = try converted(toChannels: channels)
-        var data = source.pixels
+    ///
+    /// Consuming: an image handed over (`(consume image).toTensor(...)`, or one no one
+    /// else holds) whose channels match becomes the tensor in place, so a large band is
+    /// not held twice, as pixels and as tensor.
+    public consuming func toTensor(channels: Int) throws -> Tensor {
+        let width = self.width, height = self.height
+        var data = try (consume self).converted(toChannels: channels).takePixels()
         data.withUnsafeMutableBufferPointer { d in
             for i in 0..<d.count { d[i] = d[i] * 2 - 1 }
         }
-        return try Tensor(shape: [1, source.channels, source.height, source.width], data: data)
+        return try Tensor(shape: [1, channels, height, width], data: data)
     }
 
     /// The image of sample `sample` of a tensor [N, C, H, W] (C 1 or 3) with values in

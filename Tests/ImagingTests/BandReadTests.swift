@@ -165,4 +165,52 @@ final class BandReadTests: XCTestCase {
             }
         }
     }
+
+    /// Whether this process has `path` memory-mapped: a line of /proc/self/maps (Linux)
+    /// ending in it. Read by lines with C stdio: the file's size shows as 0.
+    private func isMapped(_ path: String) throws -> Bool {
+        let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let file = try XCTUnwrap(fopen("/proc/self/maps", "r"))
+        defer { fclose(file) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        var lines = 0
+        while getline(&line, &capacity, file) > 0, let line {
+            lines += 1
+            if String(cString: line).trimmingCharacters(in: .newlines).hasSuffix(" " + real) { return true }
+        }
+        XCTAssertGreaterThan(lines, 0, "/proc/self/maps read empty")
+        return false
+    }
+
+    /// The band reader does not memory-map its file: the pages of a map that have been
+    /// read count in resident memory, so a streamed 200 MB file would end up resident.
+    /// Unmapped reads give the same values.
+    func testBandReaderDoesNotMapTheFile() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "/proc/self/maps"), "needs /proc/self/maps")
+        for name in ["uint16-1-none-strips-be.tif", "uint8-3-lzw-strips-le.tif", "float32-3-deflate-tiles-le.tif"] {
+            let path = TIFFFixtures.path(name)
+            let stack = try TIFFStack(file: path)
+            XCTAssertFalse(try isMapped(path), name)
+            do {
+                // libtiff maps by default: the check can see a map.
+                let mapped = try TIFFReader(file: path)
+                XCTAssertTrue(try isMapped(path), name)
+                _ = mapped
+            }
+            XCTAssertFalse(try isMapped(path), "\(name): the map is gone when the reader is")
+            let options = stack.pageCount > 1 ? ReadOptions(axes: "ZYX") : ReadOptions()
+            let band = try TIFFBandReader(path: path, options: options)
+            _ = try band.band(plane: 0, rows: 0..<band.height)
+            XCTAssertFalse(try isMapped(path), "\(name): the band reader maps the file")
+            let unmapped = try TIFFReader(file: path, mapped: false)
+            XCTAssertFalse(try isMapped(path), name)
+            for p in 0..<stack.pageCount {
+                var values = [Float](repeating: .nan, count: stack.pageSize)
+                try values.withUnsafeMutableBufferPointer { try unmapped.read(page: p, rows: 0..<stack.height, into: $0) }
+                XCTAssertEqual(bits(values), bits(Array(stack.page(p))), "\(name) page \(p)")
+            }
+        }
+    }
 }

@@ -97,6 +97,38 @@ final class StreamedTranslationTests: XCTestCase {
         }
     }
 
+    /// What is held at a time: each band read is one row of tiles (tileSize rows) and the
+    /// finished rows go to the writer at most `emittedRows` at a time, not a band's
+    /// worth; every row of every plane is read and written once, in order.
+    func testStreamingHoldsAboutOneRowOfTiles() throws {
+        let dir = try F.folder(self)
+        let (model, _, _) = try Checkpoint.loadModel(F.checkpoint(in: dir))
+        let input = dir.appendingPathComponent("tall.tif").path
+        let (w, h, pages) = (90, 200, 2)
+        try writeStack(input, width: w, height: h, samples: 1, type: .uint16, pages: pages, layout: TIFFLayout())
+        let tileSize = 64
+        let translator = ImageTranslator(model: model, tiling: TilingOptions(maxPixels: 1000, tileSize: tileSize, overlap: 16))
+        let reader = try XCTUnwrap(try translator.streamedReader(input: input, format: .tiff, read: ReadOptions(axes: "ZYX")))
+        var events: [StreamedRows] = []
+        _ = try translator.translateStreamed(reader, to: dir.appendingPathComponent("out.tif").path) { events.append($0) }
+        var written = [Int](repeating: 0, count: pages), reads = 0
+        for event in events {
+            switch event {
+            case let .read(plane, rows):
+                reads += 1
+                XCTAssertLessThanOrEqual(rows.count, tileSize, "a band of \(rows) of plane \(plane)")
+            case let .written(plane, rows):
+                XCTAssertLessThanOrEqual(rows.count, ImageTranslator.emittedRows, "rows \(rows) of plane \(plane) at once")
+                XCTAssertEqual(rows.lowerBound, written[plane], "plane \(plane) out of order")
+                written[plane] = rows.upperBound
+            }
+        }
+        XCTAssertEqual(written, [h, h])
+        // 200 rows in 64-row tiles 48 apart: 4 bands a plane.
+        XCTAssertEqual(reads, pages * 4)
+        XCTAssertLessThan(ImageTranslator.emittedRows, tileSize - 16, "emitting a whole band at once would pass")
+    }
+
     /// Only images that would be tiled are streamed; PNG outputs and rescaled models go
     /// through memory.
     func testStreamingIsChosenOnlyForTiledTIFFs() throws {
