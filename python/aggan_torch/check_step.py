@@ -188,7 +188,7 @@ def main(argv=None) -> int:
     batch, bmeta = read(args.batch)
     before, _ = read(args.before)
     trainer, stage, result = run_step(args.before, batch, bmeta, torch.float32)
-    samples = []  # (tensors, losses) of the float32 step from weights moved by a rounding unit
+    samples = []  # (tensors, losses) of float32 steps from weights moved by up to 4 rounding units
     if args.reference:
         for k in range(1, args.samples + 1):
             moved_trainer, _, moved_result = run_step(args.before, batch, bmeta, torch.float32, perturb=k)
@@ -196,7 +196,7 @@ def main(argv=None) -> int:
     step = trainer.step_count
     after, ameta = read(args.after)
     ours = state_tensors(trainer)
-    exact = from_aggan = from_aggan_result = forward = None
+    exact = from_aggan = None
     if args.reference:
         reference, _, exact_result = run_step(args.before, batch, bmeta, torch.float64)
         exact = state_tensors(reference, torch.float64)
@@ -209,80 +209,74 @@ def main(argv=None) -> int:
             from_aggan = state_tensors(continued, torch.float64)
     aggan_line = aggan_losses(args.metrics, step) if args.metrics else None
 
+    # kind -> worst torch~aggan, aggan~E, torch~E, E_A~E, aggan~E_A, ratio (each (value, name)), counts per rule
+    table: dict[str, list] = {}
+    failures, rows = [], []
     floor, direct = args.conditioning, short(args.tolerance)  # direct: the first rule's name, "1e-4"
 
-    def evaluate(from_aggan, from_aggan_result):
-        """Every tensor, loss and metadata item judged by its rule, E_A being `from_aggan`."""
-        # kind -> worst torch~aggan, aggan~E, torch~E, E_A~E, aggan~E_A, ratio (each (value, name)), counts per rule
-        table: dict[str, list] = {}
-        failures, rows = [], []
-
-        def judge(group: str, name: str, mine, theirs, exact_value=None, aggan_exact=None, moved=()) -> None:
-            """Applies its rule to one tensor (or loss) and records it; `moved`: the same from
-            the float32 steps of `samples`."""
-            if isinstance(mine, float):
-                mine, theirs = (torch.tensor([v], dtype=torch.float64) for v in (mine, theirs))
-                moved = [torch.tensor([v], dtype=torch.float64) for v in moved]
-                if exact_value is not None:
-                    exact_value, aggan_exact = (torch.tensor([v], dtype=torch.float64) for v in (exact_value, aggan_exact))
-            e = relative(mine, theirs)
-            row = table.setdefault(group, [(0.0, "")] * 6 + [0, 0])
-            row[0] = max(row[0], (e, name))
-            numbers = None
-            if exact_value is None:
+    def judge(group: str, name: str, mine, theirs, exact_value=None, aggan_exact=None, draws=()) -> None:
+        """Applies its rule to one tensor (or loss) and records it; `draws`: the same from
+        the float32 steps of `samples`."""
+        if isinstance(mine, float):
+            mine, theirs = (torch.tensor([v], dtype=torch.float64) for v in (mine, theirs))
+            draws = [torch.tensor([v], dtype=torch.float64) for v in draws]
+            if exact_value is not None:
+                exact_value, aggan_exact = (torch.tensor([v], dtype=torch.float64) for v in (exact_value, aggan_exact))
+        e = relative(mine, theirs)
+        row = table.setdefault(group, [(0.0, "")] * 6 + [0, 0])
+        row[0] = max(row[0], (e, name))
+        numbers = None
+        if exact_value is None:
+            rule, limit, judged = direct, args.tolerance, e
+        else:
+            e_aggan = relative(theirs, exact_value)
+            e_torch = max([relative(mine, exact_value)] + [relative(x, exact_value) for x in draws])
+            moved, e_own = relative(aggan_exact, exact_value), relative(theirs, aggan_exact)
+            numbers = (e_aggan, e_torch, moved, e_own)
+            for i, v in enumerate(numbers, 1):
+                row[i] = max(row[i], (v, name))
+            if e_torch <= floor and moved <= floor:
                 rule, limit, judged = direct, args.tolerance, e
             else:
-                e_aggan = relative(theirs, exact_value)
-                e_torch = max([relative(mine, exact_value)] + [relative(x, exact_value) for x in moved])
-                moved, e_own = relative(aggan_exact, exact_value), relative(theirs, aggan_exact)
-                numbers = (e_aggan, e_torch, moved, e_own)
-                for i, v in enumerate(numbers, 1):
-                    row[i] = max(row[i], (v, name))
-                if e_torch <= floor and moved <= floor:
-                    rule, limit, judged = direct, args.tolerance, e
-                else:
-                    rule, limit, judged = "accuracy", args.factor * max(e_torch, floor), e_own
-                    row[5] = max(row[5], (e_own / max(e_torch, floor), name))
-            row[6 if rule == direct else 7] += 1
-            ok = judged <= limit
-            if not ok:
-                failures.append(f"{name}: torch against aggan {e:.3g}, above {limit:g}" if rule == direct else
-                                f"{name}: aggan {judged:.3g} from E_A, more than {args.factor:g} x max(torch float32 "
-                                f"from E {numbers[1]:.3g}, {floor:g})")
-            rows.append((name, rule, judged / limit, e, numbers))
+                rule, limit, judged = "accuracy", args.factor * max(e_torch, floor), e_own
+                row[5] = max(row[5], (e_own / max(e_torch, floor), name))
+        row[6 if rule == direct else 7] += 1
+        ok = judged <= limit
+        if not ok:
+            failures.append(f"{name}: torch against aggan {e:.3g}, above {limit:g}" if rule == direct else
+                            f"{name}: aggan {judged:.3g} from E_A, more than {args.factor:g} x max(torch float32 "
+                            f"from E {numbers[1]:.3g}, {floor:g})")
+        rows.append((name, rule, judged / limit, e, numbers))
 
-        if set(after) != set(ours):
-            failures.append(f"tensor names differ: only aggan {sorted(set(after) - set(ours))[:5]}, only torch {sorted(set(ours) - set(after))[:5]}")
-        skipped = 0
-        for name in sorted(set(after) & set(ours)):
-            a, o = after[name], ours[name]
-            if null_gradient(name, stage):
-                skipped += 1
-                continue
-            if a.shape != o.shape:
-                failures.append(f"{name}: shape {list(o.shape)} here, {list(a.shape)} in aggan")
-                continue
-            judge(kind(name), name, o, a, None if exact is None else exact[name], None if exact is None else from_aggan[name],
-                  [sample[0][name] for sample in samples])
-        for key in ("step", "rng", "pool_sizes", "tau"):
-            mine = {"step": str(step), "rng": str(trainer.rng.state),
-                    "pool_sizes": f"{len(trainer.pool_st.items)},{len(trainer.pool_ts.items)}",
-                    "tau": ameta.get("tau")}[key]
-            if ameta.get(key) != mine:
-                failures.append(f"metadata {key}: {mine} here, {ameta.get(key)} in aggan")
-        if json.loads(ameta["adam_steps"]) != {"g": trainer.opt_g.steps, "d": trainer.opt_d.steps}:
-            failures.append("metadata adam_steps differ")
-        if args.metrics:
-            if aggan_line is None:
-                failures.append(f"no line for step {step} in {args.metrics}")
-            else:
-                for k in LOSS_TERMS:
-                    judge("loss", k, float(result[k]), float(aggan_line[k]),
-                          None if exact is None else float(exact_result[k]), None if exact is None else float(from_aggan_result[k]),
-                          [float(sample[1][k]) for sample in samples])
-        return table, failures, rows, skipped
-
-    table, failures, rows, skipped = evaluate(from_aggan, from_aggan_result)
+    if set(after) != set(ours):
+        failures.append(f"tensor names differ: only aggan {sorted(set(after) - set(ours))[:5]}, only torch {sorted(set(ours) - set(after))[:5]}")
+    skipped = 0
+    for name in sorted(set(after) & set(ours)):
+        a, o = after[name], ours[name]
+        if null_gradient(name, stage):
+            skipped += 1
+            continue
+        if a.shape != o.shape:
+            failures.append(f"{name}: shape {list(o.shape)} here, {list(a.shape)} in aggan")
+            continue
+        judge(kind(name), name, o, a, None if exact is None else exact[name], None if exact is None else from_aggan[name],
+              [sample[0][name] for sample in samples])
+    for key in ("step", "rng", "pool_sizes", "tau"):
+        mine = {"step": str(step), "rng": str(trainer.rng.state),
+                "pool_sizes": f"{len(trainer.pool_st.items)},{len(trainer.pool_ts.items)}",
+                "tau": ameta.get("tau")}[key]
+        if ameta.get(key) != mine:
+            failures.append(f"metadata {key}: {mine} here, {ameta.get(key)} in aggan")
+    if json.loads(ameta["adam_steps"]) != {"g": trainer.opt_g.steps, "d": trainer.opt_d.steps}:
+        failures.append("metadata adam_steps differ")
+    if args.metrics:
+        if aggan_line is None:
+            failures.append(f"no line for step {step} in {args.metrics}")
+        else:
+            for k in LOSS_TERMS:
+                judge("loss", k, float(result[k]), float(aggan_line[k]),
+                      None if exact is None else float(exact_result[k]), None if exact is None else float(from_aggan_result[k]),
+                      [float(sample[1][k]) for sample in samples])
 
     print(f"step {step} (stage {stage}): worst relative error (L2, per tensor) per kind")
     if exact is None:
