@@ -25,6 +25,11 @@ public struct CellPrior: Sendable, Equatable, Codable {
     /// Regions cut by an image's edge count as they are (an underestimate for cells as
     /// large as the images).
     public let medianDiameter: Double?
+    /// RGB only: pixels whose smoothed gray level is at or above this are bare glass, never
+    /// cells, and stay out of the threshold's histogram (nil: no such gate). Otsu's split of
+    /// the domain's gray levels: on glass, smoothed noise reaches the hematoxylin threshold
+    /// of dimmed nuclei (the prior marked 1-17 % of blank glass crops of the H&E image).
+    public let glassFrom: Float?
 
     /// The hematoxylin row of the colour deconvolution: the first column of the inverse of
     /// Ruifrok and Johnston's H&E-DAB stain matrix (rows H, E, DAB as unit RGB optical
@@ -49,7 +54,9 @@ public struct CellPrior: Sendable, Equatable, Codable {
     /// bright background comes out as cells below). When that side still holds more than
     /// 40 % of the pixels, the split was tissue against background, and the upper of a
     /// three-class Otsu split is taken instead. Gray images use the `contrast` feature,
-    /// RGB images the hematoxylin one. The cells' size is measured on the plain gray
+    /// RGB images the hematoxylin one. When its two classes were tissue and glass, the
+    /// threshold is taken over the tissue only, and pixels on the bright side of Otsu's
+    /// split of the gray level (glass) are never cells (`glassFrom`). The cells' size is measured on the plain gray
     /// level (the background subtraction would hollow cells wider than its Gaussian, and
     /// the size decides the automatic scale).
     ///
@@ -60,33 +67,47 @@ public struct CellPrior: Sendable, Equatable, Codable {
     public init(measuring images: [Image]) throws {
         guard let first = images.first else { throw ImagingError.invalid("CellPrior", "no images to measure") }
         feature = first.channels == 3 ? .hematoxylin : .contrast
-        (threshold, cellsAbove, cellFraction) = Self.split(images, feature)
-        let sizeFeature = feature == .contrast ? Feature.gray : feature
-        let (th, up, _) = sizeFeature == feature ? (threshold, cellsAbove, cellFraction) : Self.split(images, sizeFeature)
+        let gray = Self.split(images, .gray), whole = Self.split(images, feature)
+        // Glass is left out where the feature's two classes were tissue and glass.
+        glassFrom = feature == .hematoxylin && whole.threeClass ? gray.threshold : nil
+        let split = glassFrom == nil ? whole : Self.split(images, feature, glassFrom: glassFrom)
+        (threshold, cellsAbove, cellFraction) = (split.threshold, split.cellsAbove, split.fraction)
+        let size = feature == .contrast
+            ? CellPrior(feature: .gray, threshold: gray.threshold, cellsAbove: gray.cellsAbove, cellFraction: gray.fraction)
+            : CellPrior(feature: feature, threshold: threshold, cellsAbove: cellsAbove, cellFraction: cellFraction, glassFrom: glassFrom)
         let areas = images.flatMap { image in
-            Self.regionAreas(Self.values(image, sizeFeature).map { ($0 >= th) == up }, width: image.width, height: image.height)
+            Self.regionAreas(size.mask(image).map { $0 > 0 }, width: image.width, height: image.height)
         }
         medianDiameter = Self.medianDiameter(areas: areas)
     }
 
     /// Otsu's split of `feature` over `images` (see `init(measuring:)`): the threshold,
     /// whether the cells are above it, and the fraction of pixels on their side.
-    static func split(_ images: [Image], _ feature: Feature) -> (threshold: Float, cellsAbove: Bool, fraction: Double) {
+    /// Pixels whose smoothed gray level is at or above `glassFrom` are left out of the
+    /// histogram; the fraction returned is of all pixels. `threeClass`: the two-class split
+    /// put more than 40 % on the smaller side, and the three-class one was taken.
+    static func split(_ images: [Image], _ feature: Feature, glassFrom: Float? = nil)
+        -> (threshold: Float, cellsAbove: Bool, fraction: Double, threeClass: Bool) {
         var histogram = [Double](repeating: 0, count: bins)
-        var total = 0.0
+        var all = 0.0
         for image in images {
-            for v in values(image, feature) {
+            let gray = glassFrom == nil ? nil : values(image, .gray)
+            for (i, v) in values(image, feature).enumerated() {
+                if let gray, let glassFrom, gray[i] >= glassFrom { continue }
                 histogram[bin(v)] += 1
-                total += 1
             }
+            all += Double(image.planeSize)
         }
+        let total = histogram.reduce(0, +)
         var t = otsu(histogram)
         var above = histogram[(t + 1)...].reduce(0, +) / max(total, 1)
-        if min(above, 1 - above) > largestCellFraction {
+        let threeClass = min(above, 1 - above) > largestCellFraction
+        if threeClass {
             t = otsu3Upper(histogram)
             above = histogram[(t + 1)...].reduce(0, +) / max(total, 1)
         }
-        return ((Float(t) + 1) / Float(bins), above <= 0.5, above <= 0.5 ? above : 1 - above)
+        let side = (above <= 0.5 ? above : 1 - above) * total / max(all, 1)
+        return ((Float(t) + 1) / Float(bins), above <= 0.5, side, threeClass)
     }
 
     /// The median equivalent diameter (pixels) of regions of these areas, regions under
@@ -101,9 +122,10 @@ public struct CellPrior: Sendable, Equatable, Codable {
         medianDiameter(areas: regionAreas(mask.bits, width: mask.width, height: mask.height))
     }
 
-    public init(feature: Feature, threshold: Float, cellsAbove: Bool, cellFraction: Double, medianDiameter: Double? = nil) {
+    public init(feature: Feature, threshold: Float, cellsAbove: Bool, cellFraction: Double, medianDiameter: Double? = nil,
+                glassFrom: Float? = nil) {
         self.feature = feature; self.threshold = threshold; self.cellsAbove = cellsAbove; self.cellFraction = cellFraction
-        self.medianDiameter = medianDiameter
+        self.medianDiameter = medianDiameter; self.glassFrom = glassFrom
     }
 
     /// The pixel counts of the 4-connected regions of `bits` (row-major).
@@ -131,7 +153,10 @@ public struct CellPrior: Sendable, Equatable, Codable {
 
     /// 1 where `image` is on the cells' side, 0 elsewhere: one plane, `width * height`.
     public func mask(_ image: Image) -> [Float] {
-        Self.values(image, feature).map { ($0 >= threshold) == cellsAbove ? 1 : 0 }
+        let v = Self.values(image, feature)
+        guard let glassFrom else { return v.map { ($0 >= threshold) == cellsAbove ? 1 : 0 } }
+        let gray = Self.values(image, .gray)
+        return v.indices.map { gray[$0] >= glassFrom || (v[$0] >= threshold) != cellsAbove ? 0 : 1 }
     }
 
     /// A line for logs and the dashboard: `bright cells (gray - background > 0.06), 21 %
@@ -143,7 +168,8 @@ public struct CellPrior: Sendable, Equatable, Codable {
         case .contrast: (what, shown) = (cellsAbove ? "bright cells (gray - background" : "dark cells (gray - background", threshold - 0.5)
         case .hematoxylin: (what, shown) = ("hematoxylin-stained cells (OD", threshold)
         }
-        let size = medianDiameter.map { ", ~\(Int($0.rounded())) px across" } ?? ""
+        let size = (glassFrom.map { ", glass (gray >= \(String(format: "%.2f", $0))) left out" } ?? "")
+            + (medianDiameter.map { ", ~\(Int($0.rounded())) px across" } ?? "")
         return "\(what) \(cellsAbove ? ">" : "<") \(String(format: "%.2f", shown))), \(Int((cellFraction * 100).rounded())) % of pixels"
             + size
     }

@@ -74,6 +74,44 @@ final class CellPriorTests: XCTestCase {
         XCTAssertGreaterThan(iou(prior.mask(image), truth), 0.8, "the smoothed prior covers the disks")
     }
 
+    /// H&E with bare glass: bluish specks on the glass have the hematoxylin density of the
+    /// dimmed nuclei on the tissue, so one threshold over the whole domain marks both. The
+    /// prior leaves the glass (the bright side of the gray level's split) out.
+    func testGlassIsNeverCells() throws {
+        let w = 64, n = w * w
+        var pixels = [Float](repeating: 0, count: 3 * n)
+        var nuclei = [Float](repeating: 0, count: n), specks = [Float](repeating: 0, count: n)
+        for y in 0..<w {
+            for x in 0..<w {
+                let centres = x < w / 2 ? [(12, 16), (18, 46)] : [(44, 16), (50, 46)]
+                let inside = centres.contains { (x - $0.0) * (x - $0.0) + (y - $0.1) * (y - $0.1) <= 25 }
+                let colour: [Float]
+                if x < w / 2 {
+                    colour = inside ? [0.8, 0.9, 0.95] : [0.9, 0.9, 0.92]  // glass, bluish specks
+                    specks[y * w + x] = inside ? 1 : 0
+                } else {
+                    colour = inside ? [0.7, 0.5, 0.75] : [0.95, 0.6, 0.8]  // pink tissue, dimmed nuclei
+                    nuclei[y * w + x] = inside ? 1 : 0
+                }
+                for c in 0..<3 { pixels[c * n + y * w + x] = colour[c] }
+            }
+        }
+        let image = try Image(width: w, height: w, channels: 3, pixels: pixels)
+        let prior = try CellPrior(measuring: [image])
+        XCTAssertEqual(prior.feature, .hematoxylin)
+        let glassFrom = try XCTUnwrap(prior.glassFrom)
+        XCTAssertGreaterThan(glassFrom, 0.75, "above the tissue's gray level")
+        XCTAssertLessThan(glassFrom, 0.9, "below the glass's")
+        let mask = prior.mask(image)
+        XCTAssertGreaterThan(iou(mask, nuclei), 0.7, "the dimmed nuclei")
+        XCTAssertEqual(zip(mask, specks).filter { $1 == 1 && $0 == 1 }.count, 0, "no speck on the glass")
+        XCTAssertTrue(prior.summary.contains("glass"), prior.summary)
+        let whole = CellPrior.split([image], .hematoxylin)
+        let ungated = CellPrior(feature: .hematoxylin, threshold: whole.threshold, cellsAbove: whole.cellsAbove, cellFraction: whole.fraction)
+        let marked = zip(ungated.mask(image), specks).filter { $1 == 1 && $0 == 1 }.count
+        XCTAssertGreaterThan(marked, 40, "one threshold over glass and tissue takes the specks too")
+    }
+
     func testHematoxylinFindsPurpleNucleiOnPinkTissue() throws {
         // H&E: nuclei dark purple, cytoplasm and stroma pink (eosin), both darker than
         // white in every channel; gray alone would also pick some pink.

@@ -238,32 +238,50 @@ def _otsu3_upper(hist: list[float]) -> int:
     return best_t2
 
 
+def _split(images: list[torch.Tensor], feature: str, glass_from: float | None = None):
+    """Otsu's split of `feature` over the domain (Sources/Imaging/CellPrior.swift `split`):
+    (threshold, cells above, fraction of all pixels on the cells' side, three-class taken);
+    pixels whose smoothed gray level is at least `glass_from` are left out."""
+    hist = torch.zeros(BINS, dtype=torch.float64)
+    every = 0
+    for x in images:
+        v = prior_values(x, feature)
+        if glass_from is not None:
+            v = v[prior_values(x, "gray") < torch.tensor(glass_from, dtype=torch.float32)]
+        bins = torch.clamp((v * BINS).floor(), 0, BINS - 1).long().flatten()
+        hist += torch.bincount(bins, minlength=BINS).double()
+        every += x.shape[1] * x.shape[2]
+    hist_l = hist.tolist()
+    total = sum(hist_l)
+    t = _otsu(hist_l)
+    above = sum(hist_l[t + 1:]) / max(total, 1)
+    three = min(above, 1 - above) > 0.4
+    if three:
+        t = _otsu3_upper(hist_l)
+        above = sum(hist_l[t + 1:]) / max(total, 1)
+    side = (above if above <= 0.5 else 1 - above) * total / max(every, 1)
+    return (t + 1) / BINS, above <= 0.5, side, three
+
+
 class CellPrior:
     """Where the cells probably are (Sources/Imaging/CellPrior.swift): a smoothed nuclear-
-    stain feature, Otsu's threshold over the domain, the minority side as the cells."""
+    stain feature, Otsu's threshold over the domain, the minority side as the cells; on RGB
+    images whose hematoxylin split was tissue against glass, the glass (the bright side of
+    the gray level's split) left out."""
 
     def __init__(self, images: list[torch.Tensor]):
         self.feature = "hematoxylin" if images[0].shape[0] == 3 else "contrast"
-        hist = torch.zeros(BINS, dtype=torch.float64)
-        for x in images:
-            v = prior_values(x, self.feature)
-            bins = torch.clamp((v * BINS).floor(), 0, BINS - 1).long().flatten()
-            hist += torch.bincount(bins, minlength=BINS).double()
-        hist_l = hist.tolist()
-        total = sum(hist_l)
-        t = _otsu(hist_l)
-        above = sum(hist_l[t + 1:]) / max(total, 1)
-        if min(above, 1 - above) > 0.4:
-            t = _otsu3_upper(hist_l)
-            above = sum(hist_l[t + 1:]) / max(total, 1)
-        self.threshold = (t + 1) / BINS
-        self.cells_above = above <= 0.5
-        self.cell_fraction = above if self.cells_above else 1 - above
+        gray, whole = _split(images, "gray"), _split(images, self.feature)
+        self.glass_from = gray[0] if self.feature == "hematoxylin" and whole[3] else None
+        split = whole if self.glass_from is None else _split(images, self.feature, self.glass_from)
+        self.threshold, self.cells_above, self.cell_fraction, _ = split
 
     def mask(self, x: torch.Tensor) -> torch.Tensor:
         """[1, 1, H, W] with 1 on the cells' side."""
         v = prior_values(x, self.feature)
         m = (v >= torch.tensor(self.threshold, dtype=torch.float32)) == self.cells_above
+        if self.glass_from is not None:
+            m = m & (prior_values(x, "gray") < torch.tensor(self.glass_from, dtype=torch.float32))
         return m.to(torch.float32).reshape(1, 1, *v.shape)
 
 
