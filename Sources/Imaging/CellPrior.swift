@@ -63,7 +63,8 @@ public struct CellPrior: Sendable, Equatable, Codable {
     /// Measured against the true masks of the held-out crops of the degraded domain
     /// (pooled IoU of the prior, docs/MODEL.md): gray nuclei 0.61 with the plain gray
     /// level / 0.71 with `contrast`, scratch-assay Hoechst 0.52 / 0.55, nuclei upsampled
-    /// 3.5x and resized back 0.67 / 0.71; H&E (hematoxylin, three-class) 0.50.
+    /// 3.5x and resized back 0.67 / 0.71; H&E (hematoxylin, three-class) 0.50, 0.55 with
+    /// glass left out (per crop, as the experiments average: 0.34 and 0.45).
     public init(measuring images: [Image]) throws {
         guard let first = images.first else { throw ImagingError.invalid("CellPrior", "no images to measure") }
         feature = first.channels == 3 ? .hematoxylin : .contrast
