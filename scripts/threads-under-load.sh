@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 bin="${1:-.build/release/aggan}"
 [ -x "$bin" ] || { echo "threads-under-load: no binary at $bin (make release, or pass its path)" >&2; exit 2; }
 cores="$(nproc)"
-b1=(bench --size 64 --channels 3 --ngf 32 --blocks 6 --ndf 64 --iters 20 --warmup 3)
+b1=(bench --size 64 --channels 3 --ngf 32 --blocks 6 --ndf 64 --iters 20 --warmup 3 --identity-weight 0)
 median() { "$bin" "${b1[@]}" "$@" | tee /dev/stderr | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p'; }
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $cores cores" >&2
 idle_auto="$(median 2>/dev/null)"
