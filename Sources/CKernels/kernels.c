@@ -94,6 +94,31 @@ void weight_grad_body(const float *dy, const float *in, long ic, long ih, long i
     }
 }
 
+// One Adam update of elements [0, n), in the order of operations of NeuralNet's Adam (and
+// PyTorch's): no multiply-add is fused, and the vector square root and division are
+// correctly rounded, so each element gets the same bits as the scalar formula.
+static inline __attribute__((always_inline))
+void adam_body(float *restrict x, float *restrict m, float *restrict v, const float *restrict g, long n,
+               float b1, float b2, float step, float bc2_sqrt, float eps) {
+#pragma clang fp contract(off)
+    const float c1 = 1 - b1, c2 = 1 - b2;
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 gi = LOAD(g + i);
+        v8 mi = b1 * LOAD(m + i) + c1 * gi;
+        v8 vi = b2 * LOAD(v + i) + c2 * gi * gi;
+        STORE(m + i, mi);
+        STORE(v + i, vi);
+        STORE(x + i, LOAD(x + i) - step * mi / (__builtin_elementwise_sqrt(vi) / bc2_sqrt + eps));
+    }
+    for (; i < n; i++) {
+        float gi = g[i];
+        m[i] = b1 * m[i] + c1 * gi;
+        v[i] = b2 * v[i] + c2 * gi * gi;
+        x[i] -= step * m[i] / (__builtin_sqrtf(v[i]) / bc2_sqrt + eps);
+    }
+}
+
 #if defined(__x86_64__)
 #define FAST __attribute__((target("avx2,fma")))
 static int has_fast(void) {
@@ -107,6 +132,10 @@ FAST static void conv_fast(const float *in, long ic, long ih, long iw, const flo
 FAST static void weight_grad_fast(const float *dy, const float *in, long ic, long ih, long iw, long kh, long kw,
                                   float *dw, long p0, long p1, int acc) {
     weight_grad_body(dy, in, ic, ih, iw, kh, kw, dw, p0, p1, acc);
+}
+FAST static void adam_fast(float *x, float *m, float *v, const float *g, long n, float b1, float b2, float step,
+                           float bc2_sqrt, float eps) {
+    adam_body(x, m, v, g, n, b1, b2, step, bc2_sqrt, eps);
 }
 #endif
 
@@ -124,4 +153,12 @@ void aggan_conv_direct_weight_grad(const float *dy, const float *in, long ic, lo
     if (has_fast()) { weight_grad_fast(dy, in, ic, ih, iw, kh, kw, dw, p0, p1, acc); return; }
 #endif
     weight_grad_body(dy, in, ic, ih, iw, kh, kw, dw, p0, p1, acc);
+}
+
+void aggan_adam(float *x, float *m, float *v, const float *g, long n, float b1, float b2, float step, float bc2_sqrt,
+                float eps) {
+#if defined(__x86_64__)
+    if (has_fast()) { adam_fast(x, m, v, g, n, b1, b2, step, bc2_sqrt, eps); return; }
+#endif
+    adam_body(x, m, v, g, n, b1, b2, step, bc2_sqrt, eps);
 }

@@ -2,8 +2,9 @@
 // image at a time, on plain [C, H, W] buffers: each call reorders the image, the kernel
 // and the gradients into the memory formats oneDNN chose for the machine (blocked
 // layouts such as nChw16c on AVX-512), runs the primitive and reorders the result back.
-// Primitive descriptors and primitives are made once per geometry and cached; every call
-// allocates its own blocked buffers and scratchpad, so calls are reentrant.
+// Primitive descriptors and primitives are made once per geometry and algorithm (direct, or
+// Winograd's F(4x4, 3x3) for 3x3 kernels of stride 1, where the CPU has it) and cached;
+// every call allocates its own blocked buffers and scratchpad, so calls are reentrant.
 #include "ckernels.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 
 struct aggan_conv {
-    long c, h, w, o, kh, kw, stride, pad;
+    long c, h, w, o, kh, kw, stride, pad, winograd;
     long oh, ow;
     dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
     dnnl_primitive_t fwd, bwd_data, bwd_weights;
@@ -41,12 +42,14 @@ static dnnl_primitive_attr_t user_scratchpad(void) {
     return attr;
 }
 
-static struct aggan_conv *create(long c, long h, long w, long o, long kh, long kw, long stride, long pad,
+static struct aggan_conv *create(long c, long h, long w, long o, long kh, long kw, long stride, long pad, long winograd,
                                  char *error, size_t error_len) {
     struct aggan_conv *k = calloc(1, sizeof *k);
     dnnl_primitive_attr_t attr = NULL;
     if (!k) { if (error && error_len) snprintf(error, error_len, "out of memory"); return NULL; }
-    *k = (struct aggan_conv){c, h, w, o, kh, kw, stride, pad, (h + 2 * pad - kh) / stride + 1, (w + 2 * pad - kw) / stride + 1};
+    *k = (struct aggan_conv){c, h, w, o, kh, kw, stride, pad, winograd, (h + 2 * pad - kh) / stride + 1,
+                             (w + 2 * pad - kw) / stride + 1};
+    dnnl_alg_kind_t algorithm = winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
     if (!engine) TRY(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine creation");
     dnnl_dims_t src_dims = {1, c, h, w}, wei_dims = {o, c, kh, kw}, dst_dims = {1, o, k->oh, k->ow};
     dnnl_dims_t strides = {stride, stride}, padding = {pad, pad};
@@ -57,13 +60,13 @@ static struct aggan_conv *create(long c, long h, long w, long o, long kh, long k
     attr = user_scratchpad();
     if (!attr) { set_error(error, error_len, "attribute creation", dnnl_out_of_memory); goto fail; }
     dnnl_convolution_desc_t fd, bd, wd;
-    TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, NULL, &dst,
+    TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, algorithm, &src, &wei, NULL, &dst,
                                            strides, padding, padding), "forward descriptor");
     TRY(dnnl_primitive_desc_create(&k->fwd_pd, &fd, attr, engine, NULL), "forward primitive descriptor");
-    TRY(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &src, &wei, &dst, strides, padding, padding),
+    TRY(dnnl_convolution_backward_data_desc_init(&bd, algorithm, &src, &wei, &dst, strides, padding, padding),
         "backward-data descriptor");
     TRY(dnnl_primitive_desc_create(&k->bwd_data_pd, &bd, attr, engine, k->fwd_pd), "backward-data primitive descriptor");
-    TRY(dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &src, &wei, NULL, &dst, strides, padding,
+    TRY(dnnl_convolution_backward_weights_desc_init(&wd, algorithm, &src, &wei, NULL, &dst, strides, padding,
                                                     padding), "backward-weights descriptor");
     TRY(dnnl_primitive_desc_create(&k->bwd_weights_pd, &wd, attr, engine, k->fwd_pd), "backward-weights primitive descriptor");
     TRY(dnnl_primitive_create(&k->fwd, k->fwd_pd), "forward primitive");
@@ -78,18 +81,25 @@ fail:
     return NULL;
 }
 
-aggan_conv *aggan_conv_get(long c, long h, long w, long o, long kh, long kw, long stride, long pad,
+aggan_conv *aggan_conv_get(long c, long h, long w, long o, long kh, long kw, long stride, long pad, long winograd,
                            char *error, unsigned long error_len) {
     pthread_mutex_lock(&cache_lock);
     struct aggan_conv *k = cache;
     while (k && !(k->c == c && k->h == h && k->w == w && k->o == o && k->kh == kh && k->kw == kw &&
-                  k->stride == stride && k->pad == pad)) k = k->next;
+                  k->stride == stride && k->pad == pad && k->winograd == winograd)) k = k->next;
     if (!k) {
-        k = create(c, h, w, o, kh, kw, stride, pad, error, error_len);
+        // A geometry oneDNN has no primitive for is remembered too (fwd NULL), so that a
+        // layer asked for on every call does not try again each time.
+        k = create(c, h, w, o, kh, kw, stride, pad, winograd, error, error_len);
+        if (!k && (k = calloc(1, sizeof *k)))
+            *k = (struct aggan_conv){.c = c, .h = h, .w = w, .o = o, .kh = kh, .kw = kw, .stride = stride, .pad = pad,
+                                     .winograd = winograd};
         if (k) { k->next = cache; cache = k; }
+    } else if (!k->fwd && error && error_len) {
+        snprintf(error, error_len, "oneDNN: no %s primitive for this geometry", winograd ? "Winograd" : "direct");
     }
     pthread_mutex_unlock(&cache_lock);
-    return k;
+    return k && k->fwd ? k : NULL;
 }
 
 // A memory object of `md`: on `user` when given (plain layout, not owned), else allocated.

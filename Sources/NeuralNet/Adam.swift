@@ -30,19 +30,11 @@ public final class Adam {
             let t = Float(steps[k])
             let bc1 = 1 - pow(beta1, t), bc2 = 1 - pow(beta2, t)
             let stepSize = learningRate / bc1, bc2Sqrt = bc2.squareRoot()
-            let (b1, b2, e) = (beta1, beta2, eps)
             m[k].withUnsafeMutableBufferPointer { mp in
             v[k].withUnsafeMutableBufferPointer { vp in
             p.tensor.data.withUnsafeMutableBufferPointer { xp in
             g.withUnsafeBufferPointer { gp in
-                Compute.parallelFor(xp.count, minimumChunk: 1 << 14) { range in
-                    for i in range {
-                        let gi = gp[i]
-                        mp[i] = b1 * mp[i] + (1 - b1) * gi
-                        vp[i] = b2 * vp[i] + (1 - b2) * gi * gi
-                        xp[i] -= stepSize * mp[i] / (vp[i].squareRoot() / bc2Sqrt + e)
-                    }
-                }
+                Compute.adam(x: xp, m: mp, v: vp, g: gp, beta1: beta1, beta2: beta2, stepSize: stepSize, bc2Sqrt: bc2Sqrt, eps: eps)
             }}}}
             p.tensor.grad = nil
         }

@@ -17,14 +17,20 @@ enum Conv2dPath: Equatable {
     /// the memory formats oneDNN picks for the CPU, reordered from and to the plain layout
     /// on every call; the other passes unfold columns as `columns` does.
     case primitive(OpaquePointer, Conv2dPasses)
+    /// oneDNN's Winograd F(4x4, 3x3) primitives for all three passes (3x3 kernels of
+    /// stride 1, on CPUs oneDNN has them for), called as `primitive`'s are.
+    case winograd(OpaquePointer)
 
     init(window g: Window, outputs: Int, tuning: Conv2dTuning) {
         if g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0 {
             self = .pointwise
         } else if g.stride == 1 && g.pad == 0 && outputs <= tuning.directMaxOutputs {
             self = .direct
+        } else if tuning.takesWinograd(g),
+                  let p = aggan_conv_get(g.channels, g.height, g.width, outputs, g.kh, g.kw, g.stride, g.pad, 1, nil, 0) {
+            self = .winograd(p)
         } else if let passes = tuning.primitivePasses(g, outputs: outputs), !passes.isEmpty,
-                  let p = aggan_conv_get(g.channels, g.height, g.width, outputs, g.kh, g.kw, g.stride, g.pad, nil, 0) {
+                  let p = aggan_conv_get(g.channels, g.height, g.width, outputs, g.kh, g.kw, g.stride, g.pad, 0, nil, 0) {
             self = .primitive(p, passes)
         } else {
             self = .columns
@@ -33,8 +39,11 @@ enum Conv2dPath: Equatable {
 
     /// The primitives, when `pass` runs them.
     func primitive(_ pass: Conv2dPasses) -> OpaquePointer? {
-        if case .primitive(let p, let passes) = self, passes.contains(pass) { return p }
-        return nil
+        switch self {
+        case .primitive(let p, let passes) where passes.contains(pass): p
+        case .winograd(let p): p
+        default: nil
+        }
     }
 
     /// Whether some pass unfolds columns.
@@ -48,7 +57,7 @@ enum Conv2dPath: Equatable {
 
     static func == (a: Conv2dPath, b: Conv2dPath) -> Bool {
         switch (a, b) {
-        case (.pointwise, .pointwise), (.direct, .direct), (.columns, .columns): true
+        case (.pointwise, .pointwise), (.direct, .direct), (.columns, .columns), (.winograd, .winograd): true
         case (.primitive(_, let p), .primitive(_, let q)): p == q
         default: false
         }
@@ -74,6 +83,10 @@ struct Conv2dTuning: Sendable {
     var primitives: Conv2dPasses? = nil
     /// Output pixels from which the measured rule takes the primitives.
     var minimumPrimitivePlane = 32 * 32
+    /// Winograd's F(4x4, 3x3) for the 3x3 layers of stride 1: nil, the measured rule (from
+    /// `minimumPrimitivePlane` output pixels, and only when `primitives` is nil); true,
+    /// every such layer; false, none (`Conv2dTuning.exact`).
+    var winograd: Bool? = nil
 
     /// Which passes of a layer run oneDNN's primitives. Measured with `aggan bench-ops`
     /// and `aggan bench` on the paper's layers (AVX-512, 2 threads; docs/PERFORMANCE.md):
@@ -86,7 +99,21 @@ struct Conv2dTuning: Sendable {
         return g.kh == 4 || g.cols < minimumPrimitivePlane ? nil : [.forward, .weights]
     }
 
-    static let standard = Conv2dTuning()
+    /// Whether a layer runs Winograd's primitives (when the CPU has them). Measured with
+    /// `aggan bench-ops` (docs/PERFORMANCE.md): on AVX-512 they run the 3x3 layers of the
+    /// paper's networks 2-2.5x faster than the direct primitives in every pass from 32 x 32
+    /// output pixels (less below, where reordering costs as much), and agree with the
+    /// direct computation to about 1e-6 of the output's scale (PrimitiveConvolutionTests).
+    func takesWinograd(_ g: Window) -> Bool {
+        guard g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad == 0 else { return false }
+        switch winograd {
+        case .some(let on): return on
+        case .none: return primitives == nil && g.cols >= minimumPrimitivePlane
+        }
+    }
+
+    /// The measured rule, Winograd's primitives left out when `Compute.winograd` is off.
+    static var standard: Conv2dTuning { Compute.winograd ? Conv2dTuning() : Conv2dTuning(winograd: false) }
 }
 
 /// What conv2d does to each input image before its window slides: nearest upsampling by
@@ -187,7 +214,7 @@ struct Conv2dKernel {
             Compute.parallelFor(g.outH, minimumChunk: 1) { rows in
                 aggan_conv_direct(xi, g.channels, g.height, g.width, w, g.kh, g.kw, yi, 0, o, rows.lowerBound, rows.upperBound)
             }
-        case .columns, .primitive:
+        case .columns, .primitive, .winograd:
             if let p = path.primitive(.forward) { return checkPrimitive(aggan_conv_forward(p, xi, w, yi), "forward") }
             for band in bands {
                 im2col(xi, g, columns, band: band)
@@ -258,7 +285,7 @@ struct Conv2dKernel {
                 aggan_conv_direct_weight_grad(gi, xi, g.channels, g.height, g.width, g.kh, g.kw, dw,
                                               pairs.lowerBound, pairs.upperBound, accumulate ? 1 : 0)
             }
-        case .columns, .primitive:
+        case .columns, .primitive, .winograd:
             if let p = path.primitive(.weights) {
                 guard accumulate else { return checkPrimitive(aggan_conv_backward_weights(p, xi, gi, dw), "backward weights") }
                 var image = uninitializedFloats(o * g.rows)
@@ -297,7 +324,7 @@ struct Conv2dKernel {
             Compute.parallelFor(g.channels, minimumChunk: 1) { chans in
                 aggan_conv_direct(paddedGrad, o, ph, pw, flipped, g.kh, g.kw, target, chans.lowerBound, chans.upperBound, 0, g.height)
             }
-        case .columns, .primitive:
+        case .columns, .primitive, .winograd:
             if let p = path.primitive(.data) { return checkPrimitive(aggan_conv_backward_data(p, gi, w, target), "backward data") }
             // dcol[CKK, band] = W[O, CKK]^T * dY[O, band], folded back into the image by col2im.
             for band in bands {

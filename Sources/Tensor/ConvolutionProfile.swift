@@ -32,7 +32,7 @@ public struct ConvolutionGeometry: Hashable, Sendable, CustomStringConvertible {
 
 /// The ways conv2d can compute a layer that is not pointwise or direct.
 public enum ConvolutionMethod: String, CaseIterable, Sendable {
-    case columns, primitive
+    case columns, primitive, winograd
 }
 
 /// Best-of-`repetitions` milliseconds of one image's forward, backward-data and
@@ -44,8 +44,9 @@ public func timeConvolution(_ geometry: ConvolutionGeometry, method: Convolution
     var tuning = Conv2dTuning.standard
     tuning.directMaxOutputs = 0
     tuning.primitives = method == .primitive ? .all : []
+    tuning.winograd = method == .winograd
     let path = Conv2dPath(window: g, outputs: geometry.outputs, tuning: tuning)
-    if method == .primitive, path.primitive(.all) == nil { return nil }
+    if method != .columns, path.primitive(.all) == nil { return nil }
     let transform = InputTransform(channels: g.channels, height: g.height, width: g.width, upsample: false, reflect: 0)
     let k = Conv2dKernel(transform: transform, window: g, outputs: geometry.outputs, path: path, tuning: tuning)
     let x = (0..<k.inCount).map { Float($0 % 17) / 17 - 0.5 }
@@ -116,6 +117,7 @@ extension ConvolutionMethod {
     /// passes with the standard tuning.
     public static func taken(_ geometry: ConvolutionGeometry) -> [ConvolutionMethod] {
         let path = Conv2dPath(window: geometry.window, outputs: geometry.outputs, tuning: .standard)
+        if case .winograd = path { return [.winograd, .winograd, .winograd] }
         return [Conv2dPasses.forward, .data, .weights].map { path.primitive($0) == nil ? .columns : .primitive }
     }
 }

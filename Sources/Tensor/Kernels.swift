@@ -2,6 +2,7 @@ import CDNNL
 import CKernels
 import Dispatch
 import Glibc
+import Synchronization
 
 /// The math kernels behind the ops: matrix products through oneDNN, im2col/col2im in
 /// plain loops over contiguous buffers. Only this file imports oneDNN.
@@ -23,6 +24,30 @@ public enum Compute {
 
     /// The thread count oneDNN's kernels and `parallelFor` use now.
     public static var threads: Int { Int(aggan_max_threads()) }
+
+    /// Whether conv2d's measured rule may take Winograd's primitives (`Conv2dTuning`); on
+    /// by default. `aggan bench --no-winograd` turns it off to measure what they gain. Set
+    /// it before any computation: a run that changed it midway would not resume exactly.
+    public static var winograd: Bool {
+        get { winogradAllowed.load(ordering: .relaxed) }
+        set { winogradAllowed.store(newValue, ordering: .relaxed) }
+    }
+    private static let winogradAllowed = Atomic<Bool>(true)
+
+    /// One Adam update of the parameters `x` with moments `m`, `v` and gradient `g` (all of
+    /// one length): m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g g, x -= stepSize m /
+    /// (sqrt(v) / bc2Sqrt + eps). CKernels' vector loop gives each element the bits of this
+    /// scalar formula, so the result does not depend on the threads it is split over.
+    public static func adam(x: UnsafeMutableBufferPointer<Float>, m: UnsafeMutableBufferPointer<Float>,
+                            v: UnsafeMutableBufferPointer<Float>, g: UnsafeBufferPointer<Float>,
+                            beta1: Float, beta2: Float, stepSize: Float, bc2Sqrt: Float, eps: Float) {
+        precondition(m.count == x.count && v.count == x.count && g.count == x.count, "Adam: lengths differ")
+        guard let xp = x.baseAddress, let mp = m.baseAddress, let vp = v.baseAddress, let gp = g.baseAddress else { return }
+        parallelFor(x.count, minimumChunk: 1 << 14) { r in
+            let i = r.lowerBound
+            aggan_adam(xp + i, mp + i, vp + i, gp + i, r.count, beta1, beta2, stepSize, bc2Sqrt, eps)
+        }
+    }
 
     /// Runs `body` on contiguous chunks that cover 0..<count, one per OpenMP thread (the
     /// team oneDNN's GEMMs use, so nothing else competes for the cores; see

@@ -53,6 +53,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Stage (1 or 2).") var stage: Int = 1
     @Option(help: "Timed inference runs (default max(20, iters)).") var inferIters: Int?
     @Flag(help: "The CycleGAN baseline (attention fixed to 1).") var baseline = false
+    @Flag(inversion: .prefixedNo, help: "Winograd's convolutions where the measured rule takes them (docs/PERFORMANCE.md).")
+    var winograd = true
 
     func run() throws {
         var config = model.config
@@ -63,9 +65,10 @@ struct Bench: ParsableCommand {
         try config.validate()
         guard iters >= 1, warmup >= 0 else { throw ValidationError("iters >= 1 and warmup >= 0 please") }
         threads.apply()
+        Compute.winograd = winograd
         let trainer = try Trainer(config: config)
         let params = trainer.model.networks.map { "\($0.0)=\($0.1.parameterCount)" }.joined(separator: " ")
-        print("aggan bench  cpu=\(Compute.cpuName)  isa=\(Compute.isa)  threads=\(threads.adaptive ? "auto (1...\(threads.count))" : "\(Compute.threads)")  onednn=\(Compute.backendVersion)")
+        print("aggan bench  cpu=\(Compute.cpuName)  isa=\(Compute.isa)  threads=\(threads.adaptive ? "auto (1...\(threads.count))" : "\(Compute.threads)")  onednn=\(Compute.backendVersion)  winograd=\(winograd ? "on" : "off")")
         print("config size=\(config.imageSize) channels=\(config.channels) ngf=\(config.ngf) blocks=\(config.blocks) ndf=\(config.ndf) stage=\(trainer.stage) tau=\(config.tau) seed=\(config.seed)")
         print("parameters \(params) total=\(trainer.model.parameterCount)")
         let s = smoothImage(size: config.imageSize, channels: config.channels, seed: 1)

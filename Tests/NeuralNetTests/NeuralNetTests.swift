@@ -52,6 +52,37 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(p.data[0], 0.9, accuracy: 1e-6)
     }
 
+    /// Adam's vectorised update (CKernels) gives every element the bits of the scalar
+    /// formula, over lengths that leave a remainder after the 8-wide loop and split over
+    /// two threads, for three steps with changing gradients.
+    func testAdamUpdateHasTheBitsOfTheScalarFormula() throws {
+        var rng = SplitMix64(seed: 7)
+        for n in [1, 7, 8, 13, 40_003] {
+            let start = (0..<n).map { _ in Float(rng.nextNormal()) }
+            let p = try Tensor(shape: [n], data: start, requiresGrad: true)
+            let adam = Adam([("p", p)], learningRate: 2e-4)
+            var (x, m, v) = (start, [Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+            let saved = Compute.threads
+            Compute.setThreads(2)
+            defer { Compute.setThreads(saved) }
+            for step in 1...3 {
+                let g = (0..<n).map { _ in Float(rng.nextNormal()) * (step == 2 ? 1e-6 : 1) }
+                p.grad = g
+                adam.step()
+                let t = Float(step)
+                let stepSize = adam.learningRate / (1 - pow(adam.beta1, t)), bc2Sqrt = (1 - pow(adam.beta2, t)).squareRoot()
+                for i in 0..<n {
+                    m[i] = adam.beta1 * m[i] + (1 - adam.beta1) * g[i]
+                    v[i] = adam.beta2 * v[i] + (1 - adam.beta2) * g[i] * g[i]
+                    x[i] -= stepSize * m[i] / (v[i].squareRoot() / bc2Sqrt + adam.eps)
+                }
+                XCTAssertTrue(p.data.elementsEqual(x) { $0.bitPattern == $1.bitPattern }, "n \(n), step \(step): parameters")
+                XCTAssertTrue(adam.m[0].elementsEqual(m) { $0.bitPattern == $1.bitPattern }, "n \(n), step \(step): m")
+                XCTAssertTrue(adam.v[0].elementsEqual(v) { $0.bitPattern == $1.bitPattern }, "n \(n), step \(step): v")
+            }
+        }
+    }
+
     func testInitializerFollowsTheSpec() throws {
         let block = ResidualBlock(16)
         var rng = SplitMix64(seed: 1)

@@ -18,11 +18,16 @@ final class PrimitiveConvolutionTests: XCTestCase {
 
     func testThePathChooser() {
         let some = OpaquePointer(bitPattern: 1)!
-        // The measured rule: forward and weight gradient by the primitives from 32 x 32
-        // output pixels, except 4x4 kernels.
-        XCTAssertEqual(path(channels: 128, outputs: 128), .primitive(some, [.forward, .weights]))
+        // The measured rule: 3x3 kernels of stride 1 by Winograd's primitives from 32 x 32
+        // output pixels where the CPU has them, else (and other kernels but 4x4) forward
+        // and weight gradient by the direct primitives.
+        let winogradHere = path(channels: 128, outputs: 128, Conv2dTuning(winograd: true)) == .winograd(some)
+        let threeByThree: Conv2dPath = winogradHere ? .winograd(some) : .primitive(some, [.forward, .weights])
+        XCTAssertEqual(path(channels: 128, outputs: 128), threeByThree)
+        XCTAssertEqual(path(channels: 128, outputs: 128, size: 34), threeByThree)
+        XCTAssertEqual(path(channels: 128, outputs: 128, Conv2dTuning(winograd: false)), .primitive(some, [.forward, .weights]))
+        XCTAssertEqual(path(channels: 64, outputs: 128, size: 130, stride: 2, padding: 1), .primitive(some, [.forward, .weights]))
         XCTAssertEqual(path(channels: 3, outputs: 32, size: 262, k: 7), .primitive(some, [.forward, .weights]))
-        XCTAssertEqual(path(channels: 128, outputs: 128, size: 34), .primitive(some, [.forward, .weights]))
         XCTAssertEqual(path(channels: 128, outputs: 128, size: 18), .columns)
         XCTAssertEqual(path(channels: 64, outputs: 128, size: 256, k: 4, stride: 2, padding: 1), .columns)
         XCTAssertEqual(path(channels: 16, outputs: 16, Conv2dTuning(primitives: [])), .columns)
@@ -37,7 +42,8 @@ final class PrimitiveConvolutionTests: XCTestCase {
         XCTAssertEqual(a, b)
     }
 
-    /// Every pass by the primitives (the standard rule leaves the input gradient to GEMM).
+    /// Every pass by the primitives (the standard rule leaves the input gradient to GEMM),
+    /// and by Winograd's (where the CPU has them; else the same layer by columns).
     func testGradientsThroughThePrimitives() throws {
         let all = Conv2dTuning(primitives: .all)
         let x = try tensor([1, 16, 6, 7], &rng), w = try tensor([16, 16, 3, 3], &rng), b = try tensor([16], &rng)
@@ -47,6 +53,11 @@ final class PrimitiveConvolutionTests: XCTestCase {
         let u = try tensor([2, 16, 8, 8], &rng), v = try tensor([32, 16, 4, 4], &rng)
         try checkGradients("primitive conv2d 4x4 stride 2 pad 1", inputs: [u, v]) {
             try conv2d($0[0], weight: $0[1], bias: nil, stride: 2, padding: 1, reflect: 0, upsample: false, tuning: all)
+        }
+        let winograd = Conv2dTuning(winograd: true)
+        let y = try tensor([1, 16, 6, 9], &rng), z = try tensor([16, 16, 3, 3], &rng), c = try tensor([16], &rng)
+        try checkGradients("Winograd conv2d 3x3 reflect 1", inputs: [y, z, c]) {
+            try conv2d($0[0], weight: $0[1], bias: $0[2], stride: 1, padding: 0, reflect: 1, upsample: false, tuning: winograd)
         }
         let p = try tensor([1, 16, 4, 5], &rng), q = try tensor([16, 16, 3, 3], &rng)
         try checkGradients("primitive conv2d 3x3 upsample + reflect 2", inputs: [p, q]) {
@@ -84,6 +95,35 @@ final class PrimitiveConvolutionTests: XCTestCase {
         }
     }
 
+    /// Winograd's primitives against im2col + GEMM at the paper's 3x3 layers (reflection
+    /// padded, as the residual trunk and the attention run them) and at a small layer.
+    /// F(4x4, 3x3) adds and subtracts transformed tiles, so its rounding is a few times
+    /// float32's direct sum: measured about 2e-6 of each result's largest value.
+    func testWinogradMatchesTheGemmPath() throws {
+        for (shape, o) in [([1, 128, 64, 64], 128), ([2, 64, 34, 30], 64), ([1, 16, 9, 11], 32)] {
+            let x = try tensor(shape, &rng), w = try tensor([o, shape[1], 3, 3], &rng), b = try tensor([o], &rng)
+            func run(_ tuning: Conv2dTuning) throws -> (Conv2dPath, [[Float]]) {
+                for t in [x, w, b] { t.zeroGrad() }
+                let y = try conv2d(x, weight: w, bias: b, stride: 1, padding: 0, reflect: 1, upsample: false, tuning: tuning)
+                let weights = try Tensor(shape: y.shape, data: (0..<y.count).map { Float(($0 * 7919) % 23) / 11 - 1 })
+                try (y * weights).mean().backward()
+                let window = Window(channels: shape[1], height: shape[2] + 2, width: shape[3] + 2, kh: 3, kw: 3, stride: 1, pad: 0,
+                                    outH: shape[2], outW: shape[3])
+                return (Conv2dPath(window: window, outputs: o, tuning: tuning), [y.data, x.grad!, w.grad!, b.grad!])
+            }
+            let (path, winograd) = try run(Conv2dTuning(primitives: [], winograd: true))
+            guard case .winograd = path else { throw XCTSkip("oneDNN has no Winograd convolution on this CPU (\(Compute.isa))") }
+            let (columns, gemm) = try run(Conv2dTuning(primitives: [], winograd: false))
+            XCTAssertEqual(columns, .columns)
+            for (n, (a, g)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(winograd, gemm)) {
+                let scale = g.map { Swift.abs($0) }.max()!
+                let diff = zip(a, g).map { Swift.abs($0 - $1) }.max()!
+                print("winograd vs columns \(shape) \(n): \(diff / scale)")
+                XCTAssertLessThanOrEqual(diff, 1e-5 * scale, "\(n), input \(shape), \(o) outputs")
+            }
+        }
+    }
+
     /// The same bits for one and two threads in every pass, at the generator's trunk
     /// (128 channels) and first layer (3 channels, 7x7) and a small layer: oneDNN splits
     /// these passes over output pixels and channels, never a sum between threads, so
@@ -91,19 +131,23 @@ final class PrimitiveConvolutionTests: XCTestCase {
     func testOneAndTwoThreadsGiveTheSameBits() throws {
         for (shape, o, k, reflect) in [([1, 128, 64, 64], 128, 3, 1), ([1, 3, 128, 128], 32, 7, 3), ([1, 32, 24, 24], 32, 3, 1)] {
             let x = try tensor(shape, &rng), w = try tensor([o, shape[1], k, k], &rng)
-            func run(threads: Int) throws -> [[Float]] {
+            func run(threads: Int, _ tuning: Conv2dTuning) throws -> [[Float]] {
                 let saved = Compute.threads
                 Compute.setThreads(threads)
                 defer { Compute.setThreads(saved) }
                 for t in [x, w] { t.zeroGrad() }
                 let y = try conv2d(x, weight: w, bias: nil, stride: 1, padding: 0, reflect: reflect, upsample: false,
-                                   tuning: Conv2dTuning(primitives: .all))
+                                   tuning: tuning)
                 try y.square().mean().backward()
                 return [y.data, x.grad!, w.grad!]
             }
-            let one = try run(threads: 1), two = try run(threads: 2)
-            for (n, (a, b)) in zip(["output", "input gradient", "weight gradient"], zip(one, two)) {
-                XCTAssertTrue(a == b, "\(n) of \(k)x\(k) on \(shape)")
+            var tunings = [("direct", Conv2dTuning(primitives: .all))]
+            if k == 3 { tunings.append(("Winograd", Conv2dTuning(primitives: [], winograd: true))) }
+            for (name, tuning) in tunings {
+                let one = try run(threads: 1, tuning), two = try run(threads: 2, tuning)
+                for (n, (a, b)) in zip(["output", "input gradient", "weight gradient"], zip(one, two)) {
+                    XCTAssertTrue(a == b, "\(name): \(n) of \(k)x\(k) on \(shape)")
+                }
             }
         }
     }

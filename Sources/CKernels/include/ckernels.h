@@ -1,8 +1,8 @@
 // Direct convolution kernels for layers with few output channels (a 7x7 or 3x3 layer
 // that ends in 1 or 3 channels), where im2col + GEMM is a poor fit. Stride 1, no
 // padding: the caller pads. Compiled for AVX2 + FMA and for the baseline x86-64; the
-// caller's CPU picks the variant at run time. Also the OpenMP team Compute.parallelFor
-// runs on (parallel.c).
+// caller's CPU picks the variant at run time. Also Adam's update, vectorised the same way,
+// and the OpenMP team Compute.parallelFor runs on (parallel.c).
 #ifndef AGGAN_CKERNELS_H
 #define AGGAN_CKERNELS_H
 
@@ -19,6 +19,12 @@ void aggan_conv_direct(const float *in, long ic, long ih, long iw,
 void aggan_conv_direct_weight_grad(const float *dy, const float *in, long ic, long ih, long iw,
                                    long kh, long kw, float *dw, long p_begin, long p_end, int accumulate);
 
+// One Adam step of n parameters x with moments m, v and gradient g:
+// m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g; x -= step m / (sqrt(v) / bc2_sqrt + eps),
+// each element with the bits of that scalar formula (no fused multiply-add).
+void aggan_adam(float *x, float *m, float *v, const float *g, long n, float b1, float b2, float step, float bc2_sqrt,
+                float eps);
+
 // Calls body(context, thread, count) once on each of the `threads` threads of the OpenMP
 // (libgomp) team, thread = 0..<count, and returns when all have returned. count can be
 // below `threads` when the runtime gives fewer.
@@ -32,11 +38,13 @@ int aggan_max_threads(void);
 
 // oneDNN's convolution primitives for one image, on plain buffers (onednn_conv.c):
 // src [c][h][w], weights [o][c][kh][kw], dst [o][oh][ow], zero padding `pad` on every side.
-// aggan_conv_get returns the cached primitives of a geometry, creating them on first use
-// (NULL on failure, with the reason in `error`). The calls return 1 on success, 0 on
+// aggan_conv_get returns the cached primitives of a geometry, by oneDNN's direct algorithm
+// or, when `winograd`, by Winograd's F(4x4, 3x3) (3x3 kernels of stride 1, on CPUs oneDNN
+// has it for: AVX-512), creating them on first use (NULL when oneDNN has none, with the
+// reason in `error`; a failure is remembered). The calls return 1 on success, 0 on
 // failure (out of memory); each writes its whole output.
 typedef struct aggan_conv aggan_conv;
-aggan_conv *aggan_conv_get(long c, long h, long w, long o, long kh, long kw, long stride, long pad,
+aggan_conv *aggan_conv_get(long c, long h, long w, long o, long kh, long kw, long stride, long pad, long winograd,
                            char *error, unsigned long error_len);
 int aggan_conv_forward(const aggan_conv *conv, const float *src, const float *weights, float *dst);
 int aggan_conv_backward_data(const aggan_conv *conv, const float *diff_dst, const float *weights, float *diff_src);
