@@ -96,8 +96,11 @@ struct Bench: ParsableCommand {
         let tr = stats(times)
         print(String(format: "train ms/iter: median=%.2f min=%.2f max=%.2f (n=%d, warmup %d)", tr.median, tr.min, tr.max, iters, warmup))
         let peak = Compute.sgemmGFLOPS()
-        print(String(format: "train convolution GFLOP/iter=%.2f  GFLOP/s at the median=%.1f (%.0f %% of the sgemm peak %.1f at %d threads)",
-                     flops / 1e9, flops / tr.median / 1e6, 100 * flops / tr.median / 1e6 / peak, peak, Compute.threads))
+        // FLOPs as the layers are written: a Winograd layer does fewer multiplications, so
+        // with Winograd on this is the rate of the direct computation it replaces.
+        print(String(format: "train convolution GFLOP/iter=%.2f  GFLOP/s at the median=%.1f (%.0f %% of the sgemm peak %.1f at %d threads%@)",
+                     flops / 1e9, flops / tr.median / 1e6, 100 * flops / tr.median / 1e6 / peak, peak, Compute.threads,
+                     (winograd ? "; direct-convolution FLOPs, Winograd layers do fewer" : "") as NSString))
         let n = inferIters ?? max(20, iters)
         var inferTimes: [Double] = []
         try Tensor.withoutGrad {
