@@ -274,16 +274,21 @@ func addBias(_ y: inout [Float], _ bias: [Float], n: Int, c: Int, plane: Int) {
     }
 }
 
-/// Sum of the gradient over batch and plane, per channel.
+/// Sum of the gradient over batch and plane, per channel (channels spread over the
+/// threads; each channel's sum is the same whatever the split).
 func biasGrad(_ g: [Float], n: Int, c: Int, plane: Int) -> [Float] {
     var db = [Float](repeating: 0, count: c)
     g.withUnsafeBufferPointer { gp in
-        for i in 0..<n {
-            for ch in 0..<c {
-                let p = gp.baseAddress! + (i * c + ch) * plane
-                var s: Float = 0
-                for j in 0..<plane { s += p[j] }
-                db[ch] += s
+        db.withUnsafeMutableBufferPointer { dp in
+            Compute.parallelFor(c, minimumChunk: max(1, parallelGrain / max(1, n * plane))) { channels in
+                for ch in channels {
+                    var s: Float = 0
+                    for i in 0..<n {
+                        let p = gp.baseAddress! + (i * c + ch) * plane
+                        s += Float(laneSums(plane, { load8(p, $0) }, { p[$0] }).0)
+                    }
+                    dp[ch] = s
+                }
             }
         }
     }

@@ -104,13 +104,16 @@ extension Tensor {
                     for i in planes {
                         let gy = gp.baseAddress! + i * plane, src = xp.baseAddress! + i * plane
                         let m = means[i], inv = invStd[i]
-                        var sumG: Float = 0, sumGH: Float = 0
-                        for j in 0..<plane { sumG += gy[j]; sumGH += gy[j] * ((src[j] - m) * inv) }
-                        sgp[i] = sumG; sghp[i] = sumGH
+                        let m8 = SIMD8<Float>(repeating: m), inv8 = SIMD8<Float>(repeating: inv)
+                        let (sumG, sumGH) = laneSums(plane, { j in
+                            let g8 = load8(gy, j)
+                            return (g8, g8 * ((load8(src, j) - m8) * inv8))
+                        }, { j in (gy[j], gy[j] * ((src[j] - m) * inv)) })
+                        sgp[i] = Float(sumG); sghp[i] = Float(sumGH)
                         guard x.requiresGrad else { continue }
                         // dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat))
                         let k = weight.data[i % c] * inv
-                        let mg = sumG / Float(plane), mgh = sumGH / Float(plane)
+                        let mg = Float(sumG) / Float(plane), mgh = Float(sumGH) / Float(plane)
                         let d = dp.baseAddress! + i * plane
                         for j in 0..<plane { d[j] = k * (gy[j] - mg - ((src[j] - m) * inv) * mgh) }
                     }
@@ -152,13 +155,43 @@ public enum NormActivation: Sendable, Equatable {
     }
 }
 
-/// Mean and biased variance of `count` values, two passes; float sums over blocks of 1024
-/// (vectorised), added up in double precision.
+/// Mean and biased variance of `count` values, two passes (`laneSums`).
 func meanAndVariance(_ p: UnsafePointer<Float>, _ count: Int) -> (Double, Double) {
-    let mean = blockedSum(count) { p[$0] } / Double(count)
-    let m = Float(mean)
-    let v = blockedSum(count) { let d = p[$0] - m; return d * d }
+    let mean = laneSums(count, { load8(p, $0) }, { p[$0] }).0 / Double(count)
+    let m = Float(mean), m8 = SIMD8<Float>(repeating: m)
+    let v = laneSums(count, { let d = load8(p, $0) - m8; return d * d }, { let d = p[$0] - m; return d * d }).0
     return (mean, v / Double(count))
+}
+
+/// Eight floats from `p + i`, any alignment.
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+    UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+/// Two sums over 0..<count at once, eight lanes at a time: `f8(i)` gives the terms of
+/// i..<i+8 of both sums, `f1(i)` those of i alone (the tail). Each lane sums in float over
+/// blocks of 1024 values; blocks are added in double. Eight independent lanes are what
+/// makes it fast (a single float sum waits on every add) and keep float sums short.
+@inline(__always)
+func laneSums(_ count: Int, _ f8: (Int) -> (SIMD8<Float>, SIMD8<Float>), _ f1: (Int) -> (Float, Float)) -> (Double, Double) {
+    var total = (0.0, 0.0)
+    var i = 0
+    while i < count {
+        let end = min(i + 1024, count)
+        var a = SIMD8<Float>(repeating: 0), b = SIMD8<Float>(repeating: 0)
+        while i + 8 <= end { let (x, y) = f8(i); a += x; b += y; i += 8 }
+        var (sa, sb) = (a.sum(), b.sum())
+        while i < end { let (x, y) = f1(i); sa += x; sb += y; i += 1 }
+        total.0 += Double(sa); total.1 += Double(sb)
+    }
+    return total
+}
+
+/// One sum by `laneSums` (the second sum left at zero).
+@inline(__always)
+func laneSums(_ count: Int, _ f8: (Int) -> SIMD8<Float>, _ f1: (Int) -> Float) -> (Double, Double) {
+    laneSums(count, { (f8($0), SIMD8<Float>(repeating: 0)) }, { (f1($0), 0) })
 }
 
 /// Sum of f(0..<count): float sums over blocks of 1024 (vectorised), added in double.
