@@ -85,7 +85,7 @@ struct Conv2dTuning: Sendable {
     var minimumPrimitivePlane = 32 * 32
     /// Winograd's F(4x4, 3x3) for the 3x3 layers of stride 1: nil, the measured rule (from
     /// `minimumPrimitivePlane` output pixels, and only when `primitives` is nil); true,
-    /// every such layer; false, none (`Conv2dTuning.exact`).
+    /// every such layer; false, none (what `Compute.winograd` off gives the standard rule).
     var winograd: Bool? = nil
 
     /// Which passes of a layer run oneDNN's primitives. Measured with `aggan bench-ops`
