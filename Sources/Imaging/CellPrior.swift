@@ -67,37 +67,42 @@ public struct CellPrior: Sendable, Equatable, Codable {
     /// glass left out (per crop, as the experiments average: 0.34 and 0.45).
     public init(measuring images: [Image]) throws {
         guard let first = images.first else { throw ImagingError.invalid("CellPrior", "no images to measure") }
-        feature = first.channels == 3 ? .hematoxylin : .contrast
-        let gray = Self.split(images, .gray), whole = Self.split(images, feature)
+        let feature: Feature = first.channels == 3 ? .hematoxylin : .contrast
+        self.feature = feature
+        // Each image's feature and gray level, computed once for the splits and the size.
+        let planes = images.map { Self.values($0, feature) }, grays = images.map { Self.values($0, .gray) }
+        let gray = Self.split(grays), whole = Self.split(planes)
         // Glass is left out where the feature's two classes were tissue and glass.
         glassFrom = feature == .hematoxylin && whole.threeClass ? gray.threshold : nil
-        let split = glassFrom == nil ? whole : Self.split(images, feature, glassFrom: glassFrom)
+        let split = glassFrom == nil ? whole : Self.split(planes, grays: grays, glassFrom: glassFrom)
         (threshold, cellsAbove, cellFraction) = (split.threshold, split.cellsAbove, split.fraction)
         let size = feature == .contrast
             ? CellPrior(feature: .gray, threshold: gray.threshold, cellsAbove: gray.cellsAbove, cellFraction: gray.fraction)
             : CellPrior(feature: feature, threshold: threshold, cellsAbove: cellsAbove, cellFraction: cellFraction, glassFrom: glassFrom)
-        let areas = images.flatMap { image in
-            Self.regionAreas(size.mask(image).map { $0 > 0 }, width: image.width, height: image.height)
+        let sizePlanes = feature == .contrast ? grays : planes
+        let areas = images.indices.flatMap { i in
+            Self.regionAreas(size.mask(values: sizePlanes[i], gray: grays[i]).map { $0 > 0 },
+                             width: images[i].width, height: images[i].height)
         }
         medianDiameter = Self.medianDiameter(areas: areas)
     }
 
-    /// Otsu's split of `feature` over `images` (see `init(measuring:)`): the threshold,
-    /// whether the cells are above it, and the fraction of pixels on their side.
-    /// Pixels whose smoothed gray level is at or above `glassFrom` are left out of the
-    /// histogram; the fraction returned is of all pixels. `threeClass`: the two-class split
-    /// put more than 40 % on the smaller side, and the three-class one was taken.
-    static func split(_ images: [Image], _ feature: Feature, glassFrom: Float? = nil)
+    /// Otsu's split of a domain's feature `planes` (one per image, from `values`; see
+    /// `init(measuring:)`): the threshold, whether the cells are above it, and the fraction
+    /// of pixels on their side. Pixels whose smoothed gray level (`grays`, the same images'
+    /// `.gray` values) is at or above `glassFrom` are left out of the histogram; the
+    /// fraction returned is of all pixels. `threeClass`: the two-class split put more than
+    /// 40 % on the smaller side, and the three-class one was taken.
+    static func split(_ planes: [[Float]], grays: [[Float]] = [], glassFrom: Float? = nil)
         -> (threshold: Float, cellsAbove: Bool, fraction: Double, threeClass: Bool) {
         var histogram = [Double](repeating: 0, count: bins)
         var all = 0.0
-        for image in images {
-            let gray = glassFrom == nil ? nil : values(image, .gray)
-            for (i, v) in values(image, feature).enumerated() {
-                if let gray, let glassFrom, gray[i] >= glassFrom { continue }
+        for (k, plane) in planes.enumerated() {
+            for (i, v) in plane.enumerated() {
+                if let glassFrom, grays[k][i] >= glassFrom { continue }
                 histogram[bin(v)] += 1
             }
-            all += Double(image.planeSize)
+            all += Double(plane.count)
         }
         let total = histogram.reduce(0, +)
         var t = otsu(histogram)
@@ -154,9 +159,13 @@ public struct CellPrior: Sendable, Equatable, Codable {
 
     /// 1 where `image` is on the cells' side, 0 elsewhere: one plane, `width * height`.
     public func mask(_ image: Image) -> [Float] {
-        let v = Self.values(image, feature)
+        mask(values: Self.values(image, feature), gray: glassFrom == nil ? [] : Self.values(image, .gray))
+    }
+
+    /// `mask` from an image's `values` of this prior's feature and of `.gray` (read only
+    /// when `glassFrom` is set).
+    func mask(values v: [Float], gray: [Float]) -> [Float] {
         guard let glassFrom else { return v.map { ($0 >= threshold) == cellsAbove ? 1 : 0 } }
-        let gray = Self.values(image, .gray)
         return v.indices.map { gray[$0] >= glassFrom || (v[$0] >= threshold) != cellsAbove ? 0 : 1 }
     }
 

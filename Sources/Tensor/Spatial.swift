@@ -194,7 +194,8 @@ func laneSums(_ count: Int, _ f8: (Int) -> SIMD8<Float>, _ f1: (Int) -> Float) -
     laneSums(count, { (f8($0), SIMD8<Float>(repeating: 0)) }, { (f1($0), 0) })
 }
 
-/// Sum of f(0..<count): float sums over blocks of 1024 (vectorised), added in double.
+/// Sum of f(0..<count): float sums over blocks of 1024, added in double. One accumulator,
+/// so the adds wait on each other; `laneSums` is the fast form for contiguous floats.
 @inline(__always)
 func blockedSum(_ count: Int, _ f: (Int) -> Float) -> Double {
     var total = 0.0

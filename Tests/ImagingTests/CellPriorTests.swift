@@ -61,7 +61,7 @@ final class CellPriorTests: XCTestCase {
         let mask = prior.mask(image)
         XCTAssertGreaterThan(mask[32 * w + 16], 0, "the dim cell")
         XCTAssertGreaterThan(mask[32 * w + 48], 0, "the bright cell")
-        let gray = CellPrior.split([image], .gray)
+        let gray = CellPrior.split([CellPrior.values(image, .gray)])
         let plain = CellPrior(feature: .gray, threshold: gray.threshold, cellsAbove: gray.cellsAbove, cellFraction: gray.fraction)
         XCTAssertLessThan(iou(plain.mask(image), truth), 0.5, "one gray threshold fails here")
         XCTAssertTrue(prior.summary.contains("gray - background"), prior.summary)
@@ -106,7 +106,7 @@ final class CellPriorTests: XCTestCase {
         XCTAssertGreaterThan(iou(mask, nuclei), 0.7, "the dimmed nuclei")
         XCTAssertEqual(zip(mask, specks).filter { $1 == 1 && $0 == 1 }.count, 0, "no speck on the glass")
         XCTAssertTrue(prior.summary.contains("glass"), prior.summary)
-        let whole = CellPrior.split([image], .hematoxylin)
+        let whole = CellPrior.split([CellPrior.values(image, .hematoxylin)])
         let ungated = CellPrior(feature: .hematoxylin, threshold: whole.threshold, cellsAbove: whole.cellsAbove, cellFraction: whole.fraction)
         let marked = zip(ungated.mask(image), specks).filter { $1 == 1 && $0 == 1 }.count
         XCTAssertGreaterThan(marked, 40, "one threshold over glass and tissue takes the specks too")

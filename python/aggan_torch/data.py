@@ -238,19 +238,19 @@ def _otsu3_upper(hist: list[float]) -> int:
     return best_t2
 
 
-def _split(images: list[torch.Tensor], feature: str, glass_from: float | None = None):
-    """Otsu's split of `feature` over the domain (Sources/Imaging/CellPrior.swift `split`):
-    (threshold, cells above, fraction of all pixels on the cells' side, three-class taken);
-    pixels whose smoothed gray level is at least `glass_from` are left out."""
+def _split(planes: list[torch.Tensor], grays: list[torch.Tensor] | None = None, glass_from: float | None = None):
+    """Otsu's split of a domain's feature planes (`prior_values`, one per image;
+    Sources/Imaging/CellPrior.swift `split`): (threshold, cells above, fraction of all
+    pixels on the cells' side, three-class taken); pixels whose smoothed gray level (`grays`,
+    the same images' "gray" values) is at least `glass_from` are left out."""
     hist = torch.zeros(BINS, dtype=torch.float64)
     every = 0
-    for x in images:
-        v = prior_values(x, feature)
+    for k, v in enumerate(planes):
+        every += v.numel()
         if glass_from is not None:
-            v = v[prior_values(x, "gray") < torch.tensor(glass_from, dtype=torch.float32)]
+            v = v[grays[k] < torch.tensor(glass_from, dtype=torch.float32)]
         bins = torch.clamp((v * BINS).floor(), 0, BINS - 1).long().flatten()
         hist += torch.bincount(bins, minlength=BINS).double()
-        every += x.shape[1] * x.shape[2]
     hist_l = hist.tolist()
     total = sum(hist_l)
     t = _otsu(hist_l)
@@ -271,9 +271,12 @@ class CellPrior:
 
     def __init__(self, images: list[torch.Tensor]):
         self.feature = "hematoxylin" if images[0].shape[0] == 3 else "contrast"
-        gray, whole = _split(images, "gray"), _split(images, self.feature)
+        # Each image's feature and gray level, computed once for the splits.
+        planes = [prior_values(x, self.feature) for x in images]
+        grays = [prior_values(x, "gray") for x in images]
+        gray, whole = _split(grays), _split(planes)
         self.glass_from = gray[0] if self.feature == "hematoxylin" and whole[3] else None
-        split = whole if self.glass_from is None else _split(images, self.feature, self.glass_from)
+        split = whole if self.glass_from is None else _split(planes, grays, self.glass_from)
         self.threshold, self.cells_above, self.cell_fraction, _ = split
 
     def mask(self, x: torch.Tensor) -> torch.Tensor:
