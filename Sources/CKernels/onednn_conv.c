@@ -211,6 +211,14 @@ int aggan_conv_backward_weights(const aggan_conv *k, const float *src, const flo
     return call(k, k->bwd_weights_pd, k->bwd_weights, kinds, queries, src, diff_dst, diff_weights);
 }
 
+int aggan_cpu_is_amd(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_is("amd") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
 const char *aggan_cpu_isa(void) {
     switch (dnnl_get_effective_cpu_isa()) {
     case dnnl_cpu_isa_sse41: return "SSE4.1";

@@ -87,16 +87,23 @@ struct Conv2dTuning: Sendable {
     /// `minimumPrimitivePlane` output pixels, and only when `primitives` is nil); true,
     /// every such layer; false, none (what `Compute.winograd` off gives the standard rule).
     var winograd: Bool? = nil
+    /// The passes of 4x4 kernels (the discriminators') that run the primitives when
+    /// `primitives` is nil. Measured (docs/PERFORMANCE.md): on an Intel Xeon im2col + GEMM
+    /// won every pass of these layers, on an AMD EPYC the primitives won every pass (a B3
+    /// iteration about 10 % faster). A fixed function of the CPU, so a run resumed on the
+    /// same machine takes the same paths.
+    var fourByFour: Conv2dPasses = Compute.isAMD ? .all : []
 
     /// Which passes of a layer run oneDNN's primitives. Measured with `aggan bench-ops`
     /// and `aggan bench` on the paper's layers (AVX-512, 2 threads; docs/PERFORMANCE.md):
     /// the primitives win the forward pass and the weight gradient of 3x3 and 7x7 kernels
     /// once the output has 32 x 32 pixels or more (below, reordering to and from the
     /// blocked layout on every call costs what they save), im2col + GEMM wins the input
-    /// gradient of nearly every layer and every pass of the discriminators' 4x4 kernels.
+    /// gradient of nearly every layer; the 4x4 kernels depend on the CPU (`fourByFour`).
     func primitivePasses(_ g: Window, outputs: Int) -> Conv2dPasses? {
         if let primitives { return primitives }
-        return g.kh == 4 || g.cols < minimumPrimitivePlane ? nil : [.forward, .weights]
+        if g.kh == 4 { return fourByFour }
+        return g.cols < minimumPrimitivePlane ? nil : [.forward, .weights]
     }
 
     /// Whether a layer runs Winograd's primitives (when the CPU has them). Measured with

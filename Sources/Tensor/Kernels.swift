@@ -84,6 +84,9 @@ public enum Compute {
     /// (chosen by oneDNN at run time; `ONEDNN_MAX_CPU_ISA` caps it).
     public static var isa: String { String(cString: aggan_cpu_isa()) }
 
+    /// Whether the CPU is AMD's (cpuid's vendor): one path rule differs (`Conv2dTuning.fourByFour`).
+    public static let isAMD = aggan_cpu_is_amd() != 0
+
     /// The processor's name from /proc/cpuinfo ("unknown" elsewhere).
     public static var cpuName: String {
         guard let f = fopen("/proc/cpuinfo", "r") else { return "unknown" }

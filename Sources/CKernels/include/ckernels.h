@@ -51,5 +51,7 @@ int aggan_conv_backward_data(const aggan_conv *conv, const float *diff_dst, cons
 int aggan_conv_backward_weights(const aggan_conv *conv, const float *src, const float *diff_dst, float *diff_weights);
 // The instruction set oneDNN's kernels use on this CPU (e.g. "AVX-512").
 const char *aggan_cpu_isa(void);
+// 1 on an AMD CPU (cpuid's vendor), else 0.
+int aggan_cpu_is_amd(void);
 
 #endif
