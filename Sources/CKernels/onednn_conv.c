@@ -2,9 +2,11 @@
 // image at a time, on plain [C, H, W] buffers: each call reorders the image, the kernel
 // and the gradients into the memory formats oneDNN chose for the machine (blocked
 // layouts such as nChw16c on AVX-512), runs the primitive and reorders the result back.
-// Primitive descriptors and primitives are made once per geometry and algorithm (direct, or
-// Winograd's F(4x4, 3x3) for 3x3 kernels of stride 1, where the CPU has it) and cached;
-// every call allocates its own blocked buffers and scratchpad, so calls are reentrant.
+// Primitive descriptors and primitives are made once per geometry, algorithm (direct, or
+// Winograd's F(4x4, 3x3) for 3x3 kernels of stride 1, where the CPU has it) and thread
+// count, and cached: oneDNN fixes a primitive's thread count when it creates it, so one
+// made for 2 threads would still run 2 after `--threads auto` dropped to 1 under load.
+// Every call allocates its own blocked buffers and scratchpad, so calls are reentrant.
 #include "ckernels.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -14,7 +16,7 @@
 #include <string.h>
 
 struct aggan_conv {
-    long c, h, w, o, kh, kw, stride, pad, winograd;
+    long c, h, w, o, kh, kw, stride, pad, winograd, threads;
     long oh, ow;
     dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_weights_pd;
     dnnl_primitive_t fwd, bwd_data, bwd_weights;
@@ -47,8 +49,8 @@ static struct aggan_conv *create(long c, long h, long w, long o, long kh, long k
     struct aggan_conv *k = calloc(1, sizeof *k);
     dnnl_primitive_attr_t attr = NULL;
     if (!k) { if (error && error_len) snprintf(error, error_len, "out of memory"); return NULL; }
-    *k = (struct aggan_conv){c, h, w, o, kh, kw, stride, pad, winograd, (h + 2 * pad - kh) / stride + 1,
-                             (w + 2 * pad - kw) / stride + 1};
+    *k = (struct aggan_conv){c, h, w, o, kh, kw, stride, pad, winograd, aggan_max_threads(),
+                             (h + 2 * pad - kh) / stride + 1, (w + 2 * pad - kw) / stride + 1};
     dnnl_alg_kind_t algorithm = winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
     if (!engine) TRY(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine creation");
     dnnl_dims_t src_dims = {1, c, h, w}, wei_dims = {o, c, kh, kw}, dst_dims = {1, o, k->oh, k->ow};
@@ -83,17 +85,18 @@ fail:
 
 aggan_conv *aggan_conv_get(long c, long h, long w, long o, long kh, long kw, long stride, long pad, long winograd,
                            char *error, unsigned long error_len) {
+    long threads = aggan_max_threads();
     pthread_mutex_lock(&cache_lock);
     struct aggan_conv *k = cache;
     while (k && !(k->c == c && k->h == h && k->w == w && k->o == o && k->kh == kh && k->kw == kw &&
-                  k->stride == stride && k->pad == pad && k->winograd == winograd)) k = k->next;
+                  k->stride == stride && k->pad == pad && k->winograd == winograd && k->threads == threads)) k = k->next;
     if (!k) {
         // A geometry oneDNN has no primitive for is remembered too (fwd NULL), so that a
         // layer asked for on every call does not try again each time.
         k = create(c, h, w, o, kh, kw, stride, pad, winograd, error, error_len);
         if (!k && (k = calloc(1, sizeof *k)))
             *k = (struct aggan_conv){.c = c, .h = h, .w = w, .o = o, .kh = kh, .kw = kw, .stride = stride, .pad = pad,
-                                     .winograd = winograd};
+                                     .winograd = winograd, .threads = threads};
         if (k) { k->next = cache; cache = k; }
     } else if (!k->fwd && error && error_len) {
         snprintf(error, error_len, "oneDNN: no %s primitive for this geometry", winograd ? "Winograd" : "direct");
