@@ -66,13 +66,12 @@ final class DirectConvolutionTests: XCTestCase {
     func testOneAndTwoThreadsGiveTheSameBits() throws {
         let x = try tensor([1, 8, 30, 70], &rng), w = try tensor([3, 8, 7, 7], &rng)
         func run(threads: Int) throws -> [[Float]] {
-            let saved = Compute.threads
-            Compute.setThreads(threads)
-            defer { Compute.setThreads(saved) }
-            for t in [x, w] { t.zeroGrad() }
-            let y = try conv2d(x, weight: w, bias: nil, reflect: 3)
-            try y.square().mean().backward()
-            return [y.data, x.grad!, w.grad!]
+            try withThreads(threads) {
+                for t in [x, w] { t.zeroGrad() }
+                let y = try conv2d(x, weight: w, bias: nil, reflect: 3)
+                try y.square().mean().backward()
+                return [y.data, x.grad!, w.grad!]
+            }
         }
         let one = try run(threads: 1), two = try run(threads: 2)
         for (k, (a, b)) in zip(one, two).enumerated() { XCTAssertEqual(a, b, "output or gradient \(k)") }

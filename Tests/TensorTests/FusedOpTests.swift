@@ -154,15 +154,14 @@ final class ParallelKernelTests: XCTestCase {
         let gamma = try Tensor(shape: [16], data: rng.values(16, 0.5, 1.5), requiresGrad: true), beta = try tensor([16], &rng)
         let weights = try Tensor(shape: [1, 16, 48, 40], data: rng.values(16 * 48 * 40))
         func run(threads: Int) throws -> [[Float]] {
-            let saved = Compute.threads
-            Compute.setThreads(threads)
-            defer { Compute.setThreads(saved) }
-            for t in [x, w, b, wt, gamma, beta] { t.zeroGrad() }
-            let c = try conv2d(x, weight: w, bias: b, stride: 1, reflect: 1)
-            let u = try convTranspose2d(c, weight: wt, bias: nil, stride: 2, padding: 1, outputPadding: 1)
-            let y = try u.instanceNorm(weight: gamma, bias: beta, activation: .relu)
-            try (y * weights).mean().backward()
-            return [y.data, x.grad!, w.grad!, b.grad!, wt.grad!, gamma.grad!, beta.grad!]
+            try withThreads(threads) {
+                for t in [x, w, b, wt, gamma, beta] { t.zeroGrad() }
+                let c = try conv2d(x, weight: w, bias: b, stride: 1, reflect: 1)
+                let u = try convTranspose2d(c, weight: wt, bias: nil, stride: 2, padding: 1, outputPadding: 1)
+                let y = try u.instanceNorm(weight: gamma, bias: beta, activation: .relu)
+                try (y * weights).mean().backward()
+                return [y.data, x.grad!, w.grad!, b.grad!, wt.grad!, gamma.grad!, beta.grad!]
+            }
         }
         let one = try run(threads: 1), two = try run(threads: 2)
         XCTAssertGreaterThan(one[0].filter { $0 > 0 }.count, 1000)

@@ -84,3 +84,12 @@ func checkGradients(_ name: String, inputs: [Tensor], h: Float = 1e-2, maxChecks
 func tensor(_ shape: [Int], _ rng: inout TestRNG, grad: Bool = true) throws -> Tensor {
     try Tensor(shape: shape, data: rng.values(shape.reduce(1, *)), requiresGrad: grad)
 }
+
+/// `body`'s result with the compute thread count set to `threads`, the count before
+/// restored afterwards.
+func withThreads<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
+    let saved = Compute.threads
+    Compute.setThreads(threads)
+    defer { Compute.setThreads(saved) }
+    return try body()
+}

@@ -147,26 +147,23 @@ final class PrimitiveConvolutionTests: XCTestCase {
         for (shape, o, k, reflect, stride, padding) in cases {
             let x = try tensor(shape, &rng), w = try tensor([o, shape[1], k, k], &rng)
             func run(threads: Int, _ tuning: Conv2dTuning) throws -> [[Float]] {
-                let saved = Compute.threads
-                Compute.setThreads(threads)
-                defer { Compute.setThreads(saved) }
-                for t in [x, w] { t.zeroGrad() }
-                let y = try conv2d(x, weight: w, bias: nil, stride: stride, padding: padding, reflect: reflect, upsample: false,
-                                   tuning: tuning)
-                try y.square().mean().backward()
-                return [y.data, x.grad!, w.grad!]
+                try withThreads(threads) {
+                    for t in [x, w] { t.zeroGrad() }
+                    let y = try conv2d(x, weight: w, bias: nil, stride: stride, padding: padding, reflect: reflect, upsample: false,
+                                       tuning: tuning)
+                    try y.square().mean().backward()
+                    return [y.data, x.grad!, w.grad!]
+                }
             }
             var tunings = [("direct", Conv2dTuning(primitives: .all))]
             if k == 3 && stride == 1 { tunings.append(("Winograd", Conv2dTuning(primitives: [], winograd: true))) }
             for (name, tuning) in tunings {
-                let window = Window(channels: shape[1], height: shape[2] + 2 * reflect, width: shape[3] + 2 * reflect, kh: k, kw: k,
-                                    stride: stride, pad: padding, outH: (shape[2] + 2 * reflect + 2 * padding - k) / stride + 1,
-                                    outW: (shape[3] + 2 * reflect + 2 * padding - k) / stride + 1)
+                // The layer's window is over the reflection-padded image (every case is square).
                 func primitive(threads: Int) -> OpaquePointer? {
-                    let saved = Compute.threads
-                    Compute.setThreads(threads)
-                    defer { Compute.setThreads(saved) }
-                    return Conv2dPath(window: window, outputs: o, tuning: tuning).primitive(.forward)
+                    withThreads(threads) {
+                        path(channels: shape[1], outputs: o, size: shape[2] + 2 * reflect, k: k, stride: stride, padding: padding,
+                             tuning).primitive(.forward)
+                    }
                 }
                 let (first, second) = (primitive(threads: 1), primitive(threads: 2))
                 if name == "Winograd" && first == nil { continue }  // no Winograd on this CPU
