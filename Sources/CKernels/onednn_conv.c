@@ -45,11 +45,11 @@ static dnnl_primitive_attr_t user_scratchpad(void) {
 }
 
 static struct aggan_conv *create(long c, long h, long w, long o, long kh, long kw, long stride, long pad, long winograd,
-                                 char *error, size_t error_len) {
+                                 long threads, char *error, size_t error_len) {
     struct aggan_conv *k = calloc(1, sizeof *k);
     dnnl_primitive_attr_t attr = NULL;
     if (!k) { if (error && error_len) snprintf(error, error_len, "out of memory"); return NULL; }
-    *k = (struct aggan_conv){c, h, w, o, kh, kw, stride, pad, winograd, aggan_max_threads(),
+    *k = (struct aggan_conv){c, h, w, o, kh, kw, stride, pad, winograd, threads,
                              (h + 2 * pad - kh) / stride + 1, (w + 2 * pad - kw) / stride + 1};
     dnnl_alg_kind_t algorithm = winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
     if (!engine) TRY(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine creation");
@@ -93,7 +93,7 @@ aggan_conv *aggan_conv_get(long c, long h, long w, long o, long kh, long kw, lon
     if (!k) {
         // A geometry oneDNN has no primitive for is remembered too (fwd NULL), so that a
         // layer asked for on every call does not try again each time.
-        k = create(c, h, w, o, kh, kw, stride, pad, winograd, error, error_len);
+        k = create(c, h, w, o, kh, kw, stride, pad, winograd, threads, error, error_len);
         if (!k && (k = calloc(1, sizeof *k)))
             *k = (struct aggan_conv){.c = c, .h = h, .w = w, .o = o, .kh = kh, .kw = kw, .stride = stride, .pad = pad,
                                      .winograd = winograd, .threads = threads};
