@@ -424,7 +424,11 @@ final class EngineTests: XCTestCase {
     /// A run stopped and resumed from its run folder continues with the same losses as a
     /// run never stopped (same data order, augmentation, pool and optimiser state).
     /// `--threads auto` switches between 2 threads and 1 while it times the first steps
-    /// (and later); the losses are those of a run at a fixed count.
+    /// (and later); the losses are those of a run at a fixed count up to rounding. Not to
+    /// the bit: oneDNN's GEMMs and primitives may split a sum between threads, and which
+    /// ones do depends on the CPU (on an AMD EPYC with AVX2 even at these 32 px crops,
+    /// from the first step; with AVX-512 not below 64 px), so a run under `auto`
+    /// continues the curve, not the bits (README, "Checkpoints").
     func testAutomaticThreadsChangeOnlyTheSpeed() throws {
         let saved = Compute.threads
         defer { Compute.setThreads(saved) }
@@ -439,7 +443,11 @@ final class EngineTests: XCTestCase {
         }
         let fixed = try losses(threads: 1, adaptive: false)
         XCTAssertEqual(fixed.count, 24)
-        XCTAssertEqual(try losses(threads: 2, adaptive: true), fixed)
+        let automatic = try losses(threads: 2, adaptive: true)
+        XCTAssertEqual(automatic.count, fixed.count)
+        for (i, (a, f)) in zip(automatic, fixed).enumerated() {
+            XCTAssertEqual(a, f, accuracy: 1e-3 * max(abs(f), 1e-3), "loss \(i % 3) of step \(i / 3 + 1)")
+        }
     }
 
     func testResumeFromRunFolderIsExact() throws {
