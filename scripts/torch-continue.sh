@@ -27,7 +27,10 @@ mkdir -p "$WORK/data/trainA" "$WORK/data/trainB"
 for d in trainA trainB; do
     ls "$ROOT/samples/nuclei/$d" | head -5 | while read -r f; do cp "$ROOT/samples/nuclei/$d/$f" "$WORK/data/$d/"; done
 done
-TRAIN=(train --headless --threads 1 --no-tensorboard --epochs 8 --switch-fraction 0.5)
+# tiny's recipe plus the options no preset turns on (the attention identity, the guide's
+# fade), so the PyTorch trainer's mirror of each is checked too.
+TRAIN=(train --headless --threads 1 --no-tensorboard --epochs 8 --switch-fraction 0.5
+       --attention-identity 1 --attention-guide-fade true)
 
 echo "torch-continue: aggan trains steps 1-20"
 AGGAN_TEST_DUMP_BATCHES="$WORK/batches" "$AGGAN" "${TRAIN[@]}" --data "$WORK/data" --run-dir "$WORK/run" \

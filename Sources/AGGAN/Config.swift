@@ -57,6 +57,17 @@ public struct Config: Codable, Sendable, Equatable {
     /// fill a tenth of the pixels leave the attention hedging below 0.5 inside them
     /// (false: the plain cross-entropy).
     public var attentionGuideBalance = false
+    /// Whether the guide's weight fades linearly from `attentionGuide` at the first step
+    /// to 0 at the stage switch (false: constant over stage 1). The prior starts the
+    /// attention; as it fades, the adversarial and cycle terms correct it where the prior
+    /// marks what the two domains share (faint nuclei, stained tissue) (docs/MODEL.md).
+    public var attentionGuideFade = false
+    /// Weight of the attention's identity term in stage 1:
+    /// `w * (BCE(A_T(s), 0) + BCE(A_S(t), 0))` added to L_G: an image already in the
+    /// target domain needs no translation, so the attention that would translate it marks
+    /// nothing (CycleGAN's identity term, for the attention). What looks alike in both
+    /// domains (faint nuclei, stained tissue) then leaves the attention off (0 = off).
+    public var attentionIdentity: Float = 0
     /// Images are resized by this factor before the networks see them, in training and in
     /// translation (1: as they are). `aggan train` chooses it from the cells' measured size
     /// (`--scale auto`, Imaging's `CellScale`) so a crop holds whole cells and background.
@@ -76,7 +87,7 @@ public struct Config: Codable, Sendable, Equatable {
         case imageSize, channels, ngf, blocks, ndf, lambda, learningRate, epochs, iterationsPerEpoch
         case switchFraction, tau, poolSize, seed, baseline
         case freezeAttention, attentionPrior, attentionSparsity, identityWeight, attentionAverage, attentionGuide
-        case attentionGuideBalance, scale, attentionNormEpsilon, normalize
+        case attentionGuideBalance, scale, attentionNormEpsilon, normalize, attentionGuideFade, attentionIdentity
     }
 
     /// Decodes every field of the spec's model; the later options may be missing (a
@@ -104,6 +115,8 @@ public struct Config: Codable, Sendable, Equatable {
         attentionAverage = try c.decodeIfPresent(Float.self, forKey: .attentionAverage) ?? 0
         attentionGuide = try c.decodeIfPresent(Float.self, forKey: .attentionGuide) ?? 0
         attentionGuideBalance = try c.decodeIfPresent(Bool.self, forKey: .attentionGuideBalance) ?? false
+        attentionGuideFade = try c.decodeIfPresent(Bool.self, forKey: .attentionGuideFade) ?? false
+        attentionIdentity = try c.decodeIfPresent(Float.self, forKey: .attentionIdentity) ?? 0
         scale = try c.decodeIfPresent(Double.self, forKey: .scale) ?? 1
         attentionNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .attentionNormEpsilon) ?? 1e-5
         normalize = try c.decodeIfPresent(String.self, forKey: .normalize) ?? "p0.1,p99.9"
@@ -112,7 +125,7 @@ public struct Config: Codable, Sendable, Equatable {
     /// Whether every option the paper lacks is at its default (the spec's model).
     public var isSpecModel: Bool {
         freezeAttention && attentionPrior == 0 && attentionSparsity == 0 && identityWeight == 0 && attentionAverage == 0
-            && attentionGuide == 0 && attentionNormEpsilon == 1e-5
+            && attentionGuide == 0 && attentionNormEpsilon == 1e-5 && attentionIdentity == 0
     }
 
     /// Whether the trainer keeps the average of `attentionAverage`.
@@ -120,6 +133,14 @@ public struct Config: Codable, Sendable, Equatable {
 
     /// Whether stage 1 guides the attention toward the cell prior (`attentionGuide`).
     public var guidesAttention: Bool { attentionGuide > 0 && !baseline }
+
+    /// The guide's weight at a 0-based step: `attentionGuide`, or with `attentionGuideFade`
+    /// `attentionGuide * (1 - step / s)`, s the first step of stage 2 (0 from there on).
+    public func guideWeight(step: Int) -> Float {
+        guard attentionGuideFade else { return attentionGuide }
+        let switchStep = switchEpoch * iterationsPerEpoch
+        return switchStep > 0 ? attentionGuide * Float(max(0, 1 - Double(step) / Double(switchStep))) : 0
+    }
 
     /// The guide's weights for cell and background pixels of a domain whose prior marks a
     /// fraction `f` of the pixels as cells (f kept in [0.01, 0.99]); 1 and 1 unbalanced.
@@ -159,7 +180,7 @@ public struct Config: Codable, Sendable, Equatable {
         guard (0..<1).contains(tau) else { throw ConfigError("tau \(tau) must be in [0, 1)") }
         guard poolSize >= 0 else { throw ConfigError("pool size \(poolSize) must be >= 0") }
         for (name, w) in [("attention prior", attentionPrior), ("attention sparsity", attentionSparsity), ("identity weight", identityWeight),
-                          ("attention guide", attentionGuide)] {
+                          ("attention guide", attentionGuide), ("attention identity", attentionIdentity)] {
             guard w >= 0, w.isFinite else { throw ConfigError("\(name) \(w) must be >= 0") }
         }
         guard attentionNormEpsilon > 0, attentionNormEpsilon <= 1 else { throw ConfigError("attention norm epsilon \(attentionNormEpsilon) must be in (0, 1]") }

@@ -168,7 +168,13 @@ public final class Trainer {
             let w = config.guideWeights(cellFraction: guide.cellFraction)
             terms["att_guide"] = try Self.binaryCrossEntropy(tr.attention, target: guide.mask,
                                                              positiveWeight: w.cells, negativeWeight: w.background)
-            total = try total + terms["att_guide"]!.scaled(by: config.attentionGuide)
+            total = try total + terms["att_guide"]!.scaled(by: config.guideWeight(step: step))
+        }
+        if !m.attentionIsOne && config.attentionIdentity > 0 && stage == 1 {
+            // The other direction's attention on x, which is already of its target domain.
+            let a = try (direction == .st ? m.attT : m.attS)(x)
+            terms["att_identity"] = try Self.binaryCrossEntropy(a, target: Tensor(zeros: a.shape))
+            total = try total + terms["att_identity"]!.scaled(by: config.attentionIdentity)
         }
         if config.identityWeight > 0 {
             terms["idt"] = try ((back == .ts ? m.genTS : m.genST)(x) - x).abs().mean()

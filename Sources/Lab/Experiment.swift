@@ -501,6 +501,12 @@ extension ExperimentResult {
                      "attention \(c.freezeAttention ? "frozen" : "trained") in stage 2", "pool \(c.poolSize)"]
         if c.attentionPrior > 0 { parts.append("attention prior \(String(format: "%g", c.attentionPrior))") }
         if c.attentionSparsity > 0 { parts.append("attention sparsity \(String(format: "%g", c.attentionSparsity))") }
+        if c.guidesAttention {
+            parts.append("attention guide \(String(format: "%g", c.attentionGuide))" + (c.attentionGuideBalance ? ", classes balanced" : "")
+                         + (c.attentionGuideFade ? ", fading to 0 at the switch" : ""))
+        }
+        if c.attentionIdentity > 0 { parts.append("attention identity \(String(format: "%g", c.attentionIdentity))") }
+        if c.attentionNormEpsilon != 1e-5 { parts.append("attention norm eps \(String(format: "%g", c.attentionNormEpsilon))") }
         if c.identityWeight > 0 { parts.append("identity weight \(String(format: "%g", c.identityWeight))") }
         if c.averagesAttention { parts.append("attention averaged over stage 1 (decay \(String(format: "%g", c.attentionAverage)))") }
         return parts.joined(separator: ", ")

@@ -20,6 +20,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Weight of the identity term mean|G_ST(t) - t| + mean|G_TS(s) - s| (not in the paper).") var identityWeight: Float?
     @Option(help: "Weight of the attention guide: binary cross-entropy of A against the crop's cell prior mask, in stage 1 (not in the paper).") var attentionGuide: Float?
     @Option(help: "Balance the guide's two classes by the prior's cell fraction f: cells weighted 1/(2f), background 1/(2(1-f)) (true/false; not in the paper).") var attentionGuideBalance: Bool?
+    @Option(help: "Fade the guide's weight linearly to 0 at the stage switch (true/false; not in the paper).") var attentionGuideFade: Bool?
+    @Option(help: "Weight of the attention's identity term: binary cross-entropy of A_T(s) and A_S(t) against 0, in stage 1 (not in the paper).") var attentionIdentity: Float?
     @Option(help: "Eps of the attention networks' instance norms; the spec's 1e-5 stretches a blank crop's noise into texture (not in the paper).") var attentionNormEpsilon: Float?
     @Option(help: "Decay of a moving average of the attention weights over stage 1, frozen at the switch; 0 = off (not in the paper).") var attentionAverage: Float?
 
@@ -58,5 +60,7 @@ struct ModelOptions: ParsableArguments {
         config.attentionGuide = attentionGuide ?? config.attentionGuide
         config.attentionGuideBalance = attentionGuideBalance ?? config.attentionGuideBalance
         config.attentionNormEpsilon = attentionNormEpsilon ?? config.attentionNormEpsilon
+        config.attentionGuideFade = attentionGuideFade ?? config.attentionGuideFade
+        config.attentionIdentity = attentionIdentity ?? config.attentionIdentity
     }
 }

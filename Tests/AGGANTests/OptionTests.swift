@@ -38,13 +38,14 @@ final class OptionTests: XCTestCase {
         var c = tinyConfig()
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as! [String: Any]
         let options = ["freezeAttention", "attentionPrior", "attentionSparsity", "identityWeight", "attentionAverage",
-                       "attentionGuide", "attentionGuideBalance", "scale", "attentionNormEpsilon"]
+                       "attentionGuide", "attentionGuideBalance", "scale", "attentionNormEpsilon", "attentionGuideFade", "attentionIdentity"]
         for key in options { XCTAssertNotNil(json[key], "\(key) is written") }
         let old = json.filter { !options.contains($0.key) }
         let decoded = try JSONDecoder().decode(Config.self, from: JSONSerialization.data(withJSONObject: old))
         XCTAssertEqual(decoded, c)
         c.freezeAttention = false; c.attentionPrior = 0.5; c.attentionSparsity = 0.25; c.identityWeight = 2; c.attentionAverage = 0.9
         c.attentionGuide = 3; c.attentionGuideBalance = true; c.scale = 0.25; c.attentionNormEpsilon = 0.01
+        c.attentionGuideFade = true; c.attentionIdentity = 2
         XCTAssertEqual(try JSONDecoder().decode(Config.self, from: JSONEncoder().encode(c)), c)
         // A key of the spec's model is still required.
         let broken = json.filter { $0.key != "lambda" }
@@ -53,7 +54,8 @@ final class OptionTests: XCTestCase {
 
     func testNegativeWeightsAreRefused() throws {
         for set in [{ (c: inout Config) in c.attentionPrior = -1 }, { $0.attentionSparsity = -0.1 }, { $0.identityWeight = .nan },
-                    { $0.attentionAverage = 1 }, { $0.attentionAverage = -0.5 }, { $0.attentionGuide = -2 }] {
+                    { $0.attentionAverage = 1 }, { $0.attentionAverage = -0.5 }, { $0.attentionGuide = -2 },
+                    { $0.attentionIdentity = -1 }] {
             var c = tinyConfig()
             set(&c)
             XCTAssertThrowsError(try c.validate())
@@ -263,6 +265,71 @@ final class OptionTests: XCTestCase {
         let before = try loss()
         for _ in 0..<8 { try guided.step(s, t, guide: AttentionGuide(s: p, t: p)) }
         XCTAssertLessThan(try loss(), before * 0.9)
+    }
+
+    /// With the fade the guide's weight falls linearly from its full value at step 0 to 0
+    /// at the first step of stage 2 (without it, constant), and the guide a step adds to
+    /// L_G is that weight times its cross-entropy.
+    func testTheGuideFadesToZeroAtTheSwitch() throws {
+        var c = tinyConfig()
+        c.attentionGuide = 4; c.epochs = 10; c.iterationsPerEpoch = 10; c.switchFraction = 0.7
+        XCTAssertEqual(c.guideWeight(step: 35), 4, "constant without the fade")
+        c.attentionGuideFade = true
+        XCTAssertEqual(c.guideWeight(step: 0), 4)
+        XCTAssertEqual(c.guideWeight(step: 35), 2, accuracy: 1e-6)
+        XCTAssertEqual(c.guideWeight(step: 63), 0.4, accuracy: 1e-6)
+        XCTAssertEqual(c.guideWeight(step: 70), 0)
+        XCTAssertEqual(c.guideWeight(step: 99), 0)
+        XCTAssertEqual(c.stage(ofStep: 69), 1)
+        XCTAssertEqual(c.stage(ofStep: 70), 2)
+
+        let (s, t) = try pair(1, channels: 1)
+        let side = s.shape[3]
+        let p = try Tensor(shape: [1, 1, s.shape[2], side], data: (0..<(side * s.shape[2])).map { $0 % side < side / 2 ? 1 : 0 })
+        var unguidedConfig = c
+        unguidedConfig.attentionGuide = 0
+        let (spec, _) = try Trainer(config: unguidedConfig).generatorGradients(s, t, stage: 1)
+        for step in [0, 35, 63] {
+            let trainer = try Trainer(config: c)
+            trainer.step = step
+            let (g, _) = try trainer.generatorGradients(s, t, stage: 1, guide: AttentionGuide(s: p, t: p))
+            XCTAssertEqual(Double(g["g_total"]! - spec["g_total"]!), Double(c.guideWeight(step: step) * g["att_guide"]!),
+                           accuracy: 1e-3, "step \(step)")
+        }
+    }
+
+    /// The attention's identity term: W * (BCE(A_T(s), 0) + BCE(A_S(t), 0)) in stage 1
+    /// only, by hand, never in the baseline; and a few steps with it lower the attention
+    /// that would translate an image already of its target domain.
+    func testAttentionIdentityIsTheCrossEntropyAgainstZero() throws {
+        var c = tinyConfig()
+        c.attentionIdentity = 3
+        XCTAssertFalse(c.isSpecModel)
+        let (s, t) = try pair(1, channels: 1)
+        let trainer = try Trainer(config: c)
+        var plain = c
+        plain.attentionIdentity = 0
+        let (spec, _) = try Trainer(config: plain).generatorGradients(s, t, stage: 1)
+        let (g, _) = try trainer.generatorGradients(s, t, stage: 1)
+        func againstZero(_ a: Tensor) -> Double {
+            a.data.reduce(0.0) { $0 - log(max(1 - Double($1), 1e-30)) } / Double(a.count)
+        }
+        let byHand = try Tensor.withoutGrad { againstZero(try trainer.model.attT(s)) + againstZero(try trainer.model.attS(t)) }
+        XCTAssertEqual(Double(g["att_identity"]!), byHand, accuracy: 1e-4)
+        XCTAssertEqual(Double(g["g_total"]! - spec["g_total"]!), 3 * byHand, accuracy: 1e-3)
+        XCTAssertNil(try trainer.generatorGradients(s, t, stage: 2).losses["att_identity"], "none in stage 2")
+        var baseline = c
+        baseline.baseline = true
+        XCTAssertNil(try Trainer(config: baseline).generatorGradients(s, t, stage: 1).losses["att_identity"], "none in the baseline")
+
+        c.attentionIdentity = 50
+        let trained = try Trainer(config: c)
+        func attentionOnOtherDomain() throws -> Float {
+            try Tensor.withoutGrad { try trained.model.attT(s).mean().item + trained.model.attS(t).mean().item }
+        }
+        let before = try attentionOnOtherDomain()
+        for _ in 0..<8 { try trained.step(s, t) }
+        XCTAssertLessThan(try attentionOnOtherDomain(), before * 0.9)
     }
 
     /// An attention collapsed to all-black (last bias -30, A about 1e-13) still feels the

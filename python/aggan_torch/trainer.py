@@ -48,6 +48,8 @@ class Schedule:
         self.attention_average = f32(float(config.get("attentionAverage", 0)))
         self.attention_guide = f32(float(config.get("attentionGuide", 0)))
         self.attention_guide_balance = bool(config.get("attentionGuideBalance", False))
+        self.attention_guide_fade = bool(config.get("attentionGuideFade", False))
+        self.attention_identity = f32(float(config.get("attentionIdentity", 0)))
 
     @property
     def total_steps(self) -> int:
@@ -81,6 +83,14 @@ class Schedule:
 
     def keeps_attention_average(self, steps: int) -> bool:
         return self.averages_attention and (steps == 0 or self.stage(steps - 1) == 1)
+
+    def guide_weight(self, step: int) -> float:
+        """The guide's weight at a 0-based step: constant, or with the fade linear from
+        the full weight at step 0 to 0 at the first step of stage 2."""
+        if not self.attention_guide_fade:
+            return self.attention_guide
+        switch_step = self.switch_epoch * self.iterations_per_epoch
+        return f32(self.attention_guide * f32(max(0.0, 1 - step / switch_step))) if switch_step > 0 else 0.0
 
     def guide_weights(self, cell_fraction: float) -> tuple[float, float]:
         if not self.attention_guide_balance:
@@ -197,10 +207,15 @@ class GeneratorObjective(nn.Module):
             terms["att_sparsity"] = a.mean()
             total = total + terms["att_sparsity"] * sch.attention_sparsity
         if sch.guides_attention and stage == 1 and guide is not None:
-            mask, fraction = guide
+            mask, fraction, weight = guide
             wp, wn = sch.guide_weights(fraction)
             terms["att_guide"] = binary_cross_entropy(a, mask, wp, wn)
-            total = total + terms["att_guide"] * sch.attention_guide
+            total = total + terms["att_guide"] * weight
+        if not m.attention_is_one and sch.attention_identity > 0 and stage == 1:
+            # The other direction's attention on x, which is already of its target domain.
+            other = (m.att_t if direction == "a2b" else m.att_s)(x)
+            terms["att_identity"] = binary_cross_entropy(other, torch.zeros_like(other))
+            total = total + terms["att_identity"] * sch.attention_identity
         if sch.identity_weight > 0:
             terms["idt"] = ((m.gen_ts if back == "b2a" else m.gen_st)(x) - x).abs().mean()
             total = total + terms["idt"] * sch.identity_weight
@@ -346,8 +361,9 @@ class Trainer:
         s, t = s.to(self.device), t.to(self.device)
         gs = gt = None
         if guide is not None:
-            gs = (guide[0].to(self.device), guide[2])
-            gt = (guide[1].to(self.device), guide[3])
+            weight = sch.guide_weight(self.step_count)
+            gs = (guide[0].to(self.device), guide[2], weight)
+            gt = (guide[1].to(self.device), guide[3], weight)
         g_obj, d_obj = self._objectives(stage)
         # Generators and attention; the discriminators only pass gradients through.
         self._disc_trainable(False, stage)
