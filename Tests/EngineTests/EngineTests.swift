@@ -428,7 +428,7 @@ final class EngineTests: XCTestCase {
     /// the bit: oneDNN's GEMMs and primitives may split a sum between threads, and which
     /// ones do depends on the CPU (on an AMD EPYC with AVX2 even at these 32 px crops,
     /// from the first step; with AVX-512 not below 64 px), so a run under `auto`
-    /// continues the curve, not the bits (README, "Checkpoints").
+    /// continues the curve, not the bits (README, "Speed and memory").
     func testAutomaticThreadsChangeOnlyTheSpeed() throws {
         let saved = Compute.threads
         defer { Compute.setThreads(saved) }
