@@ -17,18 +17,22 @@ enum Conv2dPath: Equatable {
     /// the memory formats oneDNN picks for the CPU, reordered from and to the plain layout
     /// on every call; the other passes unfold columns as `columns` does.
     case primitive(OpaquePointer, Conv2dPasses)
-    /// oneDNN's Winograd F(4x4, 3x3) primitives for all three passes (3x3 kernels of
-    /// stride 1, on CPUs oneDNN has them for), called as `primitive`'s are.
-    case winograd(OpaquePointer)
+    /// Winograd's minimal filtering for all three passes of a 3x3 layer of stride 1:
+    /// oneDNN's F(4x4, 3x3) primitives where the CPU has them (AVX-512), called as
+    /// `primitive`'s are; else (nil) F(2x2, 3x3) by CKernels' transforms and GEMMs
+    /// (`WinogradTiles`).
+    case winograd(OpaquePointer?)
 
     init(window g: Window, outputs: Int, tuning: Conv2dTuning) {
         if g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0 {
             self = .pointwise
         } else if g.stride == 1 && g.pad == 0 && outputs <= tuning.directMaxOutputs {
             self = .direct
-        } else if tuning.takesWinograd(g),
+        } else if tuning.takesWinograd(g), !tuning.winogradTiles,
                   let p = aggan_conv_get(g.channels, g.height, g.width, outputs, g.kh, g.kw, g.stride, g.pad, 1, nil, 0) {
             self = .winograd(p)
+        } else if tuning.takesWinogradTiles(g, outputs: outputs) {
+            self = .winograd(nil)
         } else if let passes = tuning.primitivePasses(g, outputs: outputs), !passes.isEmpty,
                   let p = aggan_conv_get(g.channels, g.height, g.width, outputs, g.kh, g.kw, g.stride, g.pad, 0, nil, 0) {
             self = .primitive(p, passes)
@@ -87,6 +91,9 @@ struct Conv2dTuning: Sendable {
     /// `minimumPrimitivePlane` output pixels, and only when `primitives` is nil); true,
     /// every such layer; false, none (what `Compute.winograd` off gives the standard rule).
     var winograd: Bool? = nil
+    /// Winograd's layers by `WinogradTiles` even where oneDNN has Winograd primitives, so
+    /// tests cover that path on every CPU.
+    var winogradTiles = false
     /// The passes of 4x4 kernels (the discriminators') that run the primitives when
     /// `primitives` is nil. Measured (docs/PERFORMANCE.md): on an Intel Xeon im2col + GEMM
     /// won every pass of these layers, on an AMD EPYC the primitives won every pass (a B3
@@ -117,6 +124,18 @@ struct Conv2dTuning: Sendable {
         case .some(let on): return on
         case .none: return primitives == nil && g.cols >= minimumPrimitivePlane
         }
+    }
+
+    /// Whether a layer that does not run oneDNN's Winograd primitives runs CKernels' F(2x2,
+    /// 3x3). Measured with `aggan bench-ops` on an AMD EPYC with AVX2 (docs/PERFORMANCE.md):
+    /// at the trunk's 128 -> 128 channels at 64 x 64 pixels its weight gradient ran
+    /// 1.04-1.38x as fast as the rule before (median 1.27x), its forward pass 0.79-1.37x
+    /// (median 1.01x), its input gradient 0.82-1.02x, and B3 inference gained (0.78 ->
+    /// 0.68 of PyTorch's time); at 64 channels its GEMMs are too short and every pass lost
+    /// (0.6-0.85x), so the rule takes it from 128 input and output channels.
+    func takesWinogradTiles(_ g: Window, outputs: Int) -> Bool {
+        guard takesWinograd(g) else { return false }
+        return winograd == true || (g.channels >= 128 && outputs >= 128)
     }
 
     /// The measured rule, Winograd's primitives left out when `Compute.winograd` is off.
@@ -177,6 +196,8 @@ struct Conv2dKernel {
     let path: Conv2dPath
     /// Bands of output rows unfolded at a time (one band of every row off the columns path).
     let bands: [Range<Int>]
+    /// The F(2x2, 3x3) layer, on the Winograd path without oneDNN's primitives.
+    let tiles: WinogradTiles?
 
     init(transform: InputTransform, window: Window, outputs: Int, path: Conv2dPath, tuning: Conv2dTuning) {
         self.transform = transform
@@ -184,12 +205,18 @@ struct Conv2dKernel {
         self.outputs = outputs
         self.path = path
         bands = path.unfolds ? window.bands(maxColumnFloats: tuning.maxColumnFloats) : [0..<window.outH]
+        if case .winograd(nil) = path {
+            tiles = WinogradTiles(window: window, outputs: outputs, maxFloats: tuning.maxColumnFloats)
+        } else {
+            tiles = nil
+        }
     }
 
     var inCount: Int { transform.channels * transform.height * transform.width }
     var outCount: Int { outputs * window.cols }
-    /// Floats of one band's columns.
-    var columnFloats: Int { path.unfolds ? window.rows * bands[0].count * window.outW : 0 }
+    /// Floats of one band's columns, or of the F(2x2, 3x3) layer's work memory (its
+    /// passes need the same).
+    var columnFloats: Int { path.unfolds ? window.rows * bands[0].count * window.outW : tiles?.workFloats ?? 0 }
     /// The padded output gradient of the direct path's input gradient: dY zero-padded by
     /// the kernel size - 1 on every side.
     var paddedGradH: Int { window.outH + 2 * (window.kh - 1) }
@@ -223,6 +250,7 @@ struct Conv2dKernel {
             }
         case .columns, .primitive, .winograd:
             if let p = path.primitive(.forward) { return checkPrimitive(aggan_conv_forward(p, xi, w, yi), "forward") }
+            if let tiles { return tiles.forward(image: xi, weight: w, output: yi, work: columns) }
             for band in bands {
                 im2col(xi, g, columns, band: band)
                 sgemm(transA: false, transB: false, m: o, n: band.count * g.outW, k: g.rows, a: w,
@@ -237,7 +265,7 @@ struct Conv2dKernel {
     /// path's padded output gradient and flipped kernel, the transformed image and its gradient.
     func backwardWorkFloats(inputGrad: Bool) -> Int {
         let direct = path == .direct && inputGrad
-        return columnFloats * (inputGrad ? 2 : 1)
+        return columnFloats * (inputGrad && path.unfolds ? 2 : 1)
             + (direct ? outputs * paddedGradH * paddedGradW + outputs * window.rows : 0)
             + transform.scratchCount + (transform.isIdentity ? 0 : window.channels * window.height * window.width)
     }
@@ -252,8 +280,9 @@ struct Conv2dKernel {
         let direct = path == .direct && dx != nil
         // Work memory, in order: columns, their gradient, padded dY, flipped kernel, transformed image, its gradient.
         let columns = work
-        let dColumns = columns + columnFloats
-        let paddedGrad = dColumns + (dx != nil ? columnFloats : 0)
+        // The F(2x2, 3x3) layer runs its two passes one after the other in the same memory.
+        let dColumns = path.unfolds ? columns + columnFloats : columns
+        let paddedGrad = columns + columnFloats * (dx != nil && path.unfolds ? 2 : 1)
         let flipped = paddedGrad + (direct ? outputs * paddedGradH * paddedGradW : 0)
         let scratch = flipped + (direct ? outputs * g.rows : 0)
         let dImage = transform.isIdentity ? nil : scratch + transform.scratchCount
@@ -301,6 +330,7 @@ struct Conv2dKernel {
                     for j in 0..<ip.count { dw[j] += ip[j] }
                 }
             }
+            if let tiles { return tiles.backwardWeights(gradOutput: gi, image: xi, weightGrad: dw, accumulate: accumulate, work: columns) }
             // dW[O, CKK] (+)= dY[O, band] * col[CKK, band]^T
             for (k, band) in bands.enumerated() {
                 im2col(xi, g, columns, band: band)
@@ -310,8 +340,8 @@ struct Conv2dKernel {
         }
     }
 
-    /// The gradient of one transformed image: written on the pointwise and direct paths
-    /// and by the primitive, added by columns (col2im adds).
+    /// The gradient of one transformed image: written on the pointwise and direct paths,
+    /// by the primitive and by F(2x2, 3x3), added by columns (col2im adds).
     func backwardData(gradOutput gi: UnsafePointer<Float>, weight w: UnsafePointer<Float>, flipped: UnsafePointer<Float>,
                       imageGrad target: UnsafeMutablePointer<Float>, dColumns: UnsafeMutablePointer<Float>,
                       paddedGrad: UnsafeMutablePointer<Float>) {
@@ -333,6 +363,7 @@ struct Conv2dKernel {
             }
         case .columns, .primitive, .winograd:
             if let p = path.primitive(.data) { return checkPrimitive(aggan_conv_backward_data(p, gi, w, target), "backward data") }
+            if let tiles { return tiles.backwardData(gradOutput: gi, weight: w, imageGrad: target, work: dColumns) }
             // dcol[CKK, band] = W[O, CKK]^T * dY[O, band], folded back into the image by col2im.
             for band in bands {
                 sgemm(transA: true, transB: false, m: g.rows, n: band.count * g.outW, k: o, a: w,

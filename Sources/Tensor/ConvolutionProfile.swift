@@ -46,7 +46,11 @@ public func timeConvolution(_ geometry: ConvolutionGeometry, method: Convolution
     tuning.primitives = method == .primitive ? .all : []
     tuning.winograd = method == .winograd
     let path = Conv2dPath(window: g, outputs: geometry.outputs, tuning: tuning)
-    if method != .columns, path.primitive(.all) == nil { return nil }
+    switch (method, path) {
+    case (.columns, _), (.winograd, .winograd): break
+    case (.primitive, _) where path.primitive(.all) != nil: break
+    default: return nil
+    }
     let transform = InputTransform(channels: g.channels, height: g.height, width: g.width, upsample: false, reflect: 0)
     let k = Conv2dKernel(transform: transform, window: g, outputs: geometry.outputs, path: path, tuning: tuning)
     let x = (0..<k.inCount).map { Float($0 % 17) / 17 - 0.5 }

@@ -18,13 +18,13 @@ final class PrimitiveConvolutionTests: XCTestCase {
 
     func testThePathChooser() {
         let some = OpaquePointer(bitPattern: 1)!
-        // The measured rule: 3x3 kernels of stride 1 by Winograd's primitives from 32 x 32
-        // output pixels where the CPU has them, else (and other kernels but 4x4) forward
-        // and weight gradient by the direct primitives.
-        let winogradHere = path(channels: 128, outputs: 128, Conv2dTuning(winograd: true)) == .winograd(some)
-        let threeByThree: Conv2dPath = winogradHere ? .winograd(some) : .primitive(some, [.forward, .weights])
+        // The measured rule: 3x3 kernels of stride 1 by Winograd from 32 x 32 output pixels
+        // (oneDNN's primitives where the CPU has them, else CKernels' F(2x2, 3x3)); other
+        // kernels but 4x4: forward and weight gradient by the direct primitives.
+        let threeByThree = Conv2dPath.winograd(some)
         XCTAssertEqual(path(channels: 128, outputs: 128), threeByThree)
         XCTAssertEqual(path(channels: 128, outputs: 128, size: 34), threeByThree)
+        XCTAssertNil(path(channels: 128, outputs: 128, Conv2dTuning(winogradTiles: true)).primitive(.forward))
         XCTAssertEqual(path(channels: 128, outputs: 128, Conv2dTuning(winograd: false)), .primitive(some, [.forward, .weights]))
         XCTAssertEqual(path(channels: 64, outputs: 128, size: 130, stride: 2, padding: 1), .primitive(some, [.forward, .weights]))
         XCTAssertEqual(path(channels: 3, outputs: 32, size: 262, k: 7), .primitive(some, [.forward, .weights]))
@@ -43,7 +43,8 @@ final class PrimitiveConvolutionTests: XCTestCase {
         XCTAssertTrue(Conv2dPath.primitive(some, [.forward]).unfolds)
         XCTAssertFalse(Conv2dPath.primitive(some, .all).unfolds)
         // The same geometry gives the same cached primitives.
-        guard let a = path(channels: 32, outputs: 16).primitive(.forward), let b = path(channels: 32, outputs: 16).primitive(.weights) else {
+        guard let a = path(channels: 32, outputs: 16, stride: 2).primitive(.forward),
+              let b = path(channels: 32, outputs: 16, stride: 2).primitive(.weights) else {
             return XCTFail("no primitive")
         }
         XCTAssertEqual(a, b)
@@ -65,6 +66,13 @@ final class PrimitiveConvolutionTests: XCTestCase {
         let y = try tensor([1, 16, 6, 9], &rng), z = try tensor([16, 16, 3, 3], &rng), c = try tensor([16], &rng)
         try checkGradients("Winograd conv2d 3x3 reflect 1", inputs: [y, z, c]) {
             try conv2d($0[0], weight: $0[1], bias: $0[2], stride: 1, padding: 0, reflect: 1, upsample: false, tuning: winograd)
+        }
+        // F(2x2, 3x3) of CKernels: odd sizes (tiles past the image's edge), two images, and
+        // a band of one tile row at a time (the column limit below one band's arrays).
+        let tiles = Conv2dTuning(maxColumnFloats: 1, winograd: true, winogradTiles: true)
+        let e = try tensor([2, 5, 7, 4], &rng), f = try tensor([6, 5, 3, 3], &rng)
+        try checkGradients("Winograd F(2x2, 3x3) conv2d, bands of one tile row", inputs: [e, f]) {
+            try conv2d($0[0], weight: $0[1], bias: nil, stride: 1, padding: 0, reflect: 0, upsample: false, tuning: tiles)
         }
         let p = try tensor([1, 16, 4, 5], &rng), q = try tensor([16, 16, 3, 3], &rng)
         try checkGradients("primitive conv2d 3x3 upsample + reflect 2", inputs: [p, q]) {
@@ -102,12 +110,19 @@ final class PrimitiveConvolutionTests: XCTestCase {
         }
     }
 
-    /// Winograd's primitives against im2col + GEMM at the paper's 3x3 layers (reflection
-    /// padded, as the residual trunk and the attention run them) and at a small layer.
-    /// F(4x4, 3x3) adds and subtracts transformed tiles, so its rounding is a few times
-    /// float32's direct sum: measured about 2e-6 of each result's largest value.
+    /// Winograd against im2col + GEMM at the paper's 3x3 layers (reflection padded, as the
+    /// residual trunk and the attention run them) and at small layers: oneDNN's F(4x4, 3x3)
+    /// primitives (where the CPU has them) and CKernels' F(2x2, 3x3), the latter also in
+    /// bands of a few tile rows. Winograd adds and subtracts transformed tiles, so its
+    /// rounding is a few times float32's direct sum: measured about 2e-6 of each result's
+    /// largest value for F(4x4, 3x3), below 1e-6 for F(2x2, 3x3).
     func testWinogradMatchesTheGemmPath() throws {
-        for (shape, o) in [([1, 128, 64, 64], 128), ([2, 64, 34, 30], 64), ([1, 16, 9, 11], 32)] {
+        let oneDNN = Conv2dTuning(primitives: [], winograd: true)
+        let tiles = Conv2dTuning(primitives: [], winograd: true, winogradTiles: true)
+        let banded = Conv2dTuning(maxColumnFloats: 16 * 40 * 12, primitives: [], winograd: true, winogradTiles: true)
+        for (shape, o, tuning) in [([1, 128, 64, 64], 128, oneDNN), ([2, 64, 34, 30], 64, oneDNN), ([1, 16, 9, 11], 32, oneDNN),
+                                   ([1, 128, 64, 64], 128, tiles), ([2, 64, 34, 30], 64, tiles), ([1, 16, 9, 11], 32, tiles),
+                                   ([2, 16, 13, 10], 24, banded), ([1, 3, 5, 6], 5, tiles)] {
             let x = try tensor(shape, &rng), w = try tensor([o, shape[1], 3, 3], &rng), b = try tensor([o], &rng)
             func run(_ tuning: Conv2dTuning) throws -> (Conv2dPath, [[Float]]) {
                 for t in [x, w, b] { t.zeroGrad() }
@@ -118,14 +133,17 @@ final class PrimitiveConvolutionTests: XCTestCase {
                                     outH: shape[2], outW: shape[3])
                 return (Conv2dPath(window: window, outputs: o, tuning: tuning), [y.data, x.grad!, w.grad!, b.grad!])
             }
-            let (path, winograd) = try run(Conv2dTuning(primitives: [], winograd: true))
-            guard case .winograd = path else { throw XCTSkip("oneDNN has no Winograd convolution on this CPU (\(Compute.isa))") }
+            let (path, winograd) = try run(tuning)
+            guard case .winograd(let p) = path else { return XCTFail("no Winograd path for \(shape)") }
+            if p == nil && !tuning.winogradTiles {
+                print("oneDNN has no Winograd convolution on this CPU (\(Compute.isa)): F(2x2, 3x3) of CKernels instead")
+            }
             let (columns, gemm) = try run(Conv2dTuning(primitives: [], winograd: false))
             XCTAssertEqual(columns, .columns)
             for (n, (a, g)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(winograd, gemm)) {
                 let scale = g.map { Swift.abs($0) }.max()!
                 let diff = zip(a, g).map { Swift.abs($0 - $1) }.max()!
-                print("winograd vs columns \(shape) \(n): \(diff / scale)")
+                print("winograd (\(p == nil ? "F(2x2, 3x3)" : "oneDNN")) vs columns \(shape) \(n): \(diff / scale)")
                 XCTAssertLessThanOrEqual(diff, 1e-5 * scale, "\(n), input \(shape), \(o) outputs")
             }
         }

@@ -54,4 +54,18 @@ const char *aggan_cpu_isa(void);
 // 1 on an AMD CPU (cpuid's vendor), else 0.
 int aggan_cpu_is_amd(void);
 
+// Winograd's F(2x2, 3x3) transforms (winograd.c, which says how the arrays are laid out)
+// for a 3x3 convolution of stride 1 without padding of in [c][h][w] by w [o][c][3][3]
+// into out [o][h - 2][w - 2]. Each call covers a range of the weight pairs
+// p = oc * c + ic, of the input channels or of the output channels, so threads can share
+// the work. Weights: u [16][o][c] written; the adjoint writes dw, or adds to it when
+// `accumulate`. Input: v [16][c][nt] written for the tile rows [ty0, ty1). Output: out's
+// rows of the band written from m [16][o][nt]; the adjoint writes dm from dy.
+void aggan_wino_weights(const float *w, long o, long c, float *u, long p_begin, long p_end);
+void aggan_wino_weights_adjoint(const float *du, long o, long c, float *dw, long p_begin, long p_end, int accumulate);
+void aggan_wino_input(const float *in, long c, long h, long w, long ty0, long ty1, float *v, long c_begin, long c_end);
+void aggan_wino_output(const float *m, long o, long oh, long ow, long ty0, long ty1, float *out, long o_begin, long o_end);
+void aggan_wino_output_adjoint(const float *dy, long o, long oh, long ow, long ty0, long ty1, float *dm, long o_begin,
+                               long o_end);
+
 #endif
