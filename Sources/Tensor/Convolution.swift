@@ -54,7 +54,7 @@ func conv2d(_ x: Tensor, weight w: Tensor, bias b: Tensor?, stride: Int, padding
     if let b { addBias(&out, b.data, n: n, c: o, plane: oh * ow) }
     let flops = 2 * Double(n * o * window.rows * window.cols)
     ConvolutionCount.add(flops)
-    if k.path.unfolds || k.path.primitive(.forward) != nil { ConvolutionCount.saw(window, outputs: o) }
+    if k.path != .pointwise && k.path != .direct { ConvolutionCount.saw(window, outputs: o) }
     return Tensor(op: op, shape: [n, o, oh, ow], data: out, parents: b.map { [x, w, $0] } ?? [x, w], reads: [x, w]) { gy in
         if let b, b.requiresGrad { b.accumulate(biasGrad(gy, n: n, c: o, plane: oh * ow)) }
         guard x.requiresGrad || w.requiresGrad else { return }

@@ -120,7 +120,7 @@ struct BenchOps: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-ops",
         abstract: "The machine's sgemm peak and each convolution layer's GFLOP/s by both paths.",
-        discussion: "Runs one training iteration of the model the preset and options give, to find its convolution layers, then times one image's forward, backward-data and backward-weights passes of each layer by im2col + GEMM (columns) and by oneDNN's primitives, and marks the path conv2d takes. docs/PERFORMANCE.md runs it as `--preset paper --size 256 --ngf 32 --blocks 9 --ndf 64` (B3).")
+        discussion: "Runs one training iteration of the model the preset and options give, to find its convolution layers, then times one image's forward, backward-data and backward-weights passes of each layer by im2col + GEMM (columns), by oneDNN's primitives and, for 3x3 layers of stride 1, by Winograd (oneDNN's F(4x4, 3x3) where the CPU has it, else CKernels' F(2x2, 3x3)), and marks the path conv2d takes. docs/PERFORMANCE.md runs it as `--preset paper --size 256 --ngf 32 --blocks 9 --ndf 64` (B3).")
 
     @OptionGroup var model: ModelOptions
     @Option(help: "Image channels (1 or 3).") var channels: Int = 3
