@@ -87,9 +87,11 @@ struct Conv2dTuning: Sendable {
     var primitives: Conv2dPasses? = nil
     /// Output pixels from which the measured rule takes the primitives.
     var minimumPrimitivePlane = 32 * 32
-    /// Winograd's F(4x4, 3x3) for the 3x3 layers of stride 1: nil, the measured rule (from
-    /// `minimumPrimitivePlane` output pixels, and only when `primitives` is nil); true,
-    /// every such layer; false, none (what `Compute.winograd` off gives the standard rule).
+    /// Winograd for the 3x3 layers of stride 1 (oneDNN's F(4x4, 3x3) where the CPU has it,
+    /// else CKernels' F(2x2, 3x3)): nil, the measured rule (from `minimumPrimitivePlane`
+    /// output pixels, only when `primitives` is nil, and F(2x2, 3x3) from 128 channels);
+    /// true, every such layer; false, none (what `Compute.winograd` off gives the standard
+    /// rule).
     var winograd: Bool? = nil
     /// Winograd's layers by `WinogradTiles` even where oneDNN has Winograd primitives, so
     /// tests cover that path on every CPU.
@@ -113,7 +115,8 @@ struct Conv2dTuning: Sendable {
         return g.cols < minimumPrimitivePlane ? nil : [.forward, .weights]
     }
 
-    /// Whether a layer runs Winograd's primitives (when the CPU has them). Measured with
+    /// Whether a layer runs Winograd's primitives (when the CPU has them; else see
+    /// `takesWinogradTiles`). Measured with
     /// `aggan bench-ops` (docs/PERFORMANCE.md): on AVX-512 they run the 3x3 layers of the
     /// paper's networks 2-2.5x faster than the direct primitives in every pass from 32 x 32
     /// output pixels (less below, where reordering costs as much), and agree with the

@@ -36,8 +36,9 @@ public enum ConvolutionMethod: String, CaseIterable, Sendable {
 }
 
 /// Best-of-`repetitions` milliseconds of one image's forward, backward-data and
-/// backward-weights passes of `geometry` by `method` (nil when oneDNN has no primitive
-/// for it), on the current thread count.
+/// backward-weights passes of `geometry` by `method` (nil when the layer has no such path:
+/// no oneDNN primitive, or Winograd for a layer other than 3x3 of stride 1), on the
+/// current thread count.
 public func timeConvolution(_ geometry: ConvolutionGeometry, method: ConvolutionMethod, repetitions: Int)
     -> (forward: Double, backwardData: Double, backwardWeights: Double)? {
     let g = geometry.window

@@ -51,7 +51,8 @@ final class PrimitiveConvolutionTests: XCTestCase {
     }
 
     /// Every pass by the primitives (the standard rule leaves the input gradient to GEMM),
-    /// and by Winograd's (where the CPU has them; else the same layer by columns).
+    /// and by Winograd (oneDNN's where the CPU has it, else CKernels' F(2x2, 3x3), which is
+    /// also checked on its own).
     func testGradientsThroughThePrimitives() throws {
         let all = Conv2dTuning(primitives: .all)
         let x = try tensor([1, 16, 6, 7], &rng), w = try tensor([16, 16, 3, 3], &rng), b = try tensor([16], &rng)
