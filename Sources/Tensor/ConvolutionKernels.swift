@@ -133,8 +133,8 @@ struct Conv2dTuning: Sendable {
     /// 3x3). Measured with `aggan bench-ops` on an AMD EPYC with AVX2 (docs/PERFORMANCE.md):
     /// at the trunk's 128 -> 128 channels at 64 x 64 pixels its weight gradient ran
     /// 1.04-1.38x as fast as the rule before (median 1.27x), its forward pass 0.79-1.37x
-    /// (median 1.01x), its input gradient 0.82-1.02x, and B3 inference gained (0.78 ->
-    /// 0.68 of PyTorch's time); at 64 channels its GEMMs are too short and every pass lost
+    /// (median 1.01x), its input gradient 0.82-1.02x (whole iterations: within the
+    /// machine's drift); at 64 channels its GEMMs are too short and every pass lost
     /// (0.6-0.85x), so the rule takes it from 128 input and output channels.
     func takesWinogradTiles(_ g: Window, outputs: Int) -> Bool {
         guard takesWinograd(g) else { return false }
