@@ -356,11 +356,7 @@ struct Conv2dKernel {
             // The direct convolution of dY, zero-padded by the kernel size - 1, with the
             // flipped kernel [C, O, kh, kw]. Only the interior of paddedGrad is written.
             let (ph, pw) = (paddedGradH, paddedGradW)
-            for oc in 0..<o {
-                for y in 0..<g.outH {
-                    (paddedGrad + (oc * ph + y + g.kh - 1) * pw + g.kw - 1).update(from: gi + (oc * g.outH + y) * g.outW, count: g.outW)
-                }
-            }
+            copyIntoInterior(gi, paddedGrad, planes: o, h: g.outH, w: g.outW, py: g.kh - 1, px: g.kw - 1)
             Compute.parallelFor(g.channels, minimumChunk: 1) { chans in
                 aggan_conv_direct(paddedGrad, o, ph, pw, flipped, g.kh, g.kw, target, chans.lowerBound, chans.upperBound, 0, g.height)
             }

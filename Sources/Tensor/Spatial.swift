@@ -250,6 +250,17 @@ func reflectPad(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
     }
 }
 
+/// Copies `planes` planes of h x w into the interior of planes of (h + 2 py) x (w + 2 px),
+/// leaving their border (the caller's zeros) as it is: the zero-padded output gradient
+/// that a stride-1 convolution's input gradient convolves with the flipped kernel.
+func copyIntoInterior(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int,
+                      py: Int, px: Int) {
+    let (ph, pw) = (h + 2 * py, w + 2 * px)
+    for plane in 0..<planes {
+        for y in 0..<h { (dst + (plane * ph + y + py) * pw + px).update(from: src + (plane * h + y) * w, count: w) }
+    }
+}
+
 /// The adjoint of `reflectPad`: adds the gradient of the padded planes into `dst` (h x w).
 func reflectPadAdjoint(_ g: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, planes: Int, h: Int, w: Int, p: Int,
                        replicate: Bool = false) {

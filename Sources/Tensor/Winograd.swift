@@ -108,9 +108,7 @@ struct WinogradTiles {
         let (o, ph, pw) = (outputs, height + 2, width + 2)
         let padded = work, flipped = work + o * ph * pw
         padded.update(repeating: 0, count: o * ph * pw)
-        for oc in 0..<o {
-            for y in 0..<outH { (padded + (oc * ph + y + 2) * pw + 2).update(from: gy + (oc * outH + y) * outW, count: outW) }
-        }
+        copyIntoInterior(gy, padded, planes: o, h: outH, w: outW, py: 2, px: 2)
         flipKernel(w, outputs: o, channels: channels, kh: 3, kw: 3, into: flipped)
         transposed.forward(image: padded, weight: flipped, output: dx, work: work + paddedGradFloats)
     }
